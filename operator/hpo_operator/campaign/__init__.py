@@ -1,0 +1,1 @@
+"""The campaign core: spec, validation, Ray Tune translation and the driver. No kopf or torch."""

@@ -1,0 +1,278 @@
+"""The campaign driver: runs one campaign on whatever Ray cluster it is given.
+
+Every backend ends here: ``hpo run`` on embedded local Ray, the RayJob entrypoint on KubeRay, the
+batch script on Slurm. The driver builds the Tuner from the spec, restores an unfinished
+experiment instead of starting over, and streams coalesced progress to the sinks it is handed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .progress import CampaignTracker, CoalescingPublisher, JsonFileSink, ProgressSink
+from .rules import max_iterations
+from .searchspace import param_space
+from .spec import Campaign, CampaignSpec
+from .status import CampaignStatus, Phase, now_iso
+from .strategies import checkpoint_frequency, make_scheduler, make_searcher, stop_criteria
+
+logger = logging.getLogger(__name__)
+
+STATUS_FILE = "campaign-status.json"
+MANIFEST_FILE = "campaign.json"
+
+
+class TrainableError(Exception):
+    """The trainable named by ``spec.trainable.entrypoint`` cannot be used."""
+
+
+def load_trainable(entrypoint: str) -> Any:
+    module_name, _, attribute = entrypoint.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure is the user's to see, with its cause
+        raise TrainableError(
+            f"cannot import module {module_name!r} of spec.trainable.entrypoint "
+            f"{entrypoint!r}: {type(exc).__name__}: {exc}") from exc
+    try:
+        trainable = getattr(module, attribute)
+    except AttributeError:
+        raise TrainableError(f"module {module_name!r} has no attribute {attribute!r} "
+                             f"(spec.trainable.entrypoint {entrypoint!r})") from None
+    if not callable(trainable):
+        raise TrainableError(f"{entrypoint!r} is not a function or Trainable class")
+    return trainable
+
+
+def supports_reset(trainable: Any) -> bool:
+    """Whether Tune may reuse this trainable's actors (it must implement ``reset_config``)."""
+    from ray.tune import Trainable
+
+    return (isinstance(trainable, type) and issubclass(trainable, Trainable)
+            and trainable.reset_config is not Trainable.reset_config)
+
+
+def experiment_dir(storage: str | Path, campaign: Campaign) -> Path:
+    return Path(storage).expanduser().resolve() / campaign.metadata.name
+
+
+def read_status(path: Path) -> CampaignStatus | None:
+    try:
+        return CampaignStatus.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _archive_finished(exp_dir: Path) -> CampaignStatus | None:
+    """A finished experiment is kept under a new name; an unfinished one is returned to resume."""
+    previous = read_status(exp_dir / STATUS_FILE)
+    if previous is not None and previous.phase.terminal:
+        stamp = (previous.completion_time or now_iso()).replace(":", "").replace("-", "")
+        target = exp_dir.with_name(f"{exp_dir.name}-{stamp}")
+        suffix = 1
+        while target.exists():
+            target = exp_dir.with_name(f"{exp_dir.name}-{stamp}-{suffix}")
+            suffix += 1
+        shutil.move(str(exp_dir), str(target))
+        logger.info("previous finished run kept in %s", target)
+        return None
+    return previous
+
+
+class _Progress:
+    """Glue between Tune's callback and the pure tracker; builds the Ray callback lazily."""
+
+    def __init__(self, spec: CampaignSpec, publisher: CoalescingPublisher,
+                 base: CampaignStatus) -> None:
+        self.tracker = CampaignTracker(spec.objective, max_iterations(spec))
+        self.publisher = publisher
+        self.base = base
+        self.searched = set(spec.search_space)
+
+    def status(self, phase: Phase = Phase.RUNNING) -> CampaignStatus:
+        return self.tracker.snapshot(phase, base=self.base)
+
+    def callback(self) -> Any:
+        from ray.tune import Callback
+
+        progress = self
+
+        class ProgressCallback(Callback):
+            def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+                progress.tracker.trial_state(trial.trial_id, "RUNNING", progress.config(trial))
+
+            def on_trial_result(self, iteration: int, trials: list, trial: Any,
+                                result: dict, **info: Any) -> None:
+                if progress.tracker.trial_result(trial.trial_id, progress.config(trial), result):
+                    logger.debug("new best trial %s", trial.trial_id)
+
+            def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+                progress.tracker.trial_completed(trial.trial_id, trial.last_result)
+
+            def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+                progress.tracker.trial_errored(trial.trial_id, _error_summary(trial))
+
+            def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+                if progress.publisher.due():
+                    for trial in trials:  # states Tune changes without a callback (pause, pending)
+                        if trial.status in ("PENDING", "PAUSED", "RUNNING"):
+                            progress.tracker.trial_state(trial.trial_id, trial.status)
+                    progress.publisher.flush(progress.status())
+
+        return ProgressCallback()
+
+    def config(self, trial: Any) -> dict[str, Any]:
+        return {k: v for k, v in trial.config.items() if k in self.searched}
+
+
+def _error_summary(trial: Any) -> str:
+    try:
+        error = trial.get_error()
+    except Exception:  # an unreadable error file must not hide the fact that the trial failed
+        error = None
+    text = str(error) if error else "trial failed"
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # The last line of a traceback names the exception; keep it short for status and events.
+    return (lines[-1] if lines else text)[:300]
+
+
+def run_campaign(
+    campaign: Campaign,
+    storage: str | Path,
+    sinks: list[ProgressSink],
+    *,
+    address: str | None = None,
+    publish_interval: float = 2.0,
+    extra_callbacks: list[Any] | None = None,
+) -> CampaignStatus:
+    """Run ``campaign`` to the end and return its final status (also published to ``sinks``)."""
+    spec = campaign.spec
+    exp_dir = experiment_dir(storage, campaign)
+    exp_dir.parent.mkdir(parents=True, exist_ok=True)
+    previous = _archive_finished(exp_dir) if exp_dir.exists() else None
+    base = CampaignStatus(phase=Phase.PENDING, start_time=now_iso(), experiment_path=str(exp_dir))
+    if previous is not None:
+        base.resumed = previous.resumed + 1
+        base.start_time = previous.start_time or base.start_time
+        base.conditions = previous.conditions
+    publisher = CoalescingPublisher([*sinks, JsonFileSink(exp_dir / STATUS_FILE)], publish_interval)
+    progress = _Progress(spec, publisher, base)
+
+    try:
+        trainable = load_trainable(spec.trainable.entrypoint)
+    except TrainableError as exc:
+        return _finish(progress, Phase.FAILED, "TrainableNotFound", str(exc))
+
+    _ensure_ray(address)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    (exp_dir / MANIFEST_FILE).write_text(campaign.model_dump_json(by_alias=True, indent=2))
+    resumed = base.resumed > 0
+    progress.base.set_condition(
+        "Resumed", resumed, "ExperimentRestored" if resumed else "FreshStart",
+        f"restored the Tune experiment in {exp_dir} (resume #{base.resumed})" if resumed else "")
+    publisher.flush(progress.status(Phase.RUNNING))
+    try:
+        tuner = _make_tuner(campaign, trainable, exp_dir, progress, extra_callbacks or [])
+        results = tuner.fit()
+    except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
+        logger.debug("campaign failed", exc_info=True)
+        return _finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
+    return _conclude(progress, spec, results)
+
+
+def _ensure_ray(address: str | None) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    # Trial output stays in each trial's log files; the console shows the campaign's progress.
+    verbose = os.environ.get("HPO_VERBOSE") == "1"
+    ray.init(address=address, include_dashboard=False, log_to_driver=verbose,
+             logging_level=logging.INFO if verbose else logging.WARNING,
+             configure_logging=True)
+
+
+def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Progress,
+                extra_callbacks: list[Any]) -> Any:
+    from ray import tune
+
+    spec = campaign.spec
+    reuse = spec.runtime.reuse_actors
+    if reuse is None:
+        reuse = supports_reset(trainable)
+    resources = {"cpu": spec.resources.per_trial.cpu, "gpu": spec.resources.per_trial.gpu}
+    wrapped = tune.with_resources(trainable, resources)
+    space = param_space(spec)
+    if tune.Tuner.can_restore(str(exp_dir)):
+        return tune.Tuner.restore(str(exp_dir), wrapped, resume_unfinished=True,
+                                  resume_errored=True, param_space=space)
+    # Tune's own tables would interleave with the campaign's progress lines.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    searcher = make_searcher(spec)
+    tune_config = tune.TuneConfig(
+        metric=spec.objective.metric, mode=spec.objective.mode,
+        scheduler=make_scheduler(spec), search_alg=searcher,
+        num_samples=spec.budget.trials, max_concurrent_trials=spec.budget.max_concurrent_trials,
+        time_budget_s=spec.budget.time_limit, reuse_actors=reuse)
+    run_config = tune.RunConfig(
+        name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop_criteria(spec),
+        failure_config=tune.FailureConfig(max_failures=spec.runtime.max_trial_retries,
+                                          fail_fast=spec.runtime.fail_fast),
+        checkpoint_config=tune.CheckpointConfig(
+            num_to_keep=spec.checkpoint.keep, checkpoint_frequency=checkpoint_frequency(spec),
+            checkpoint_at_end=spec.checkpoint.at_end),
+        callbacks=[progress.callback(), *extra_callbacks], verbose=0)
+    return tune.Tuner(wrapped, param_space=space, tune_config=tune_config, run_config=run_config)
+
+
+def _conclude(progress: _Progress, spec: CampaignSpec, results: Any) -> CampaignStatus:
+    # Trials finished before a restore report nothing new: fold in what the results hold.
+    for result in results if progress.base.resumed else ():
+        trial_id = (result.metrics or {}).get("trial_id")
+        if trial_id and result.metrics_dataframe is not None and not result.error:
+            config = {k: v for k, v in (result.config or {}).items() if k in progress.searched}
+            for row in result.metrics_dataframe.to_dict("records"):
+                progress.tracker.trial_result(trial_id, config, row)
+            progress.tracker.trial_completed(trial_id, result.metrics)
+        elif trial_id and result.error:
+            progress.tracker.trial_errored(trial_id, _one_line(result.error))
+    errors = progress.tracker.errors()
+    status = progress.status()
+    if errors:
+        tid, message = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        progress.base.set_condition("TrialsErrored", True, "TrialError",
+                                    f"trial {tid} failed: {message}{more}")
+    if status.best_trial is None:
+        reason, message = ("TrialError", f"every trial failed; first: {errors[0][1]}") if errors \
+            else ("MetricNotReported",
+                  f"no trial reported the objective metric {spec.objective.metric!r}")
+        return _finish(progress, Phase.FAILED, reason, message)
+    if errors and spec.runtime.fail_fast:
+        return _finish(progress, Phase.FAILED, "TrialError",
+                       f"stopped at the first trial error (runtime.failFast): {errors[0][1]}")
+    return _finish(progress, Phase.SUCCEEDED, "CampaignFinished",
+                   f"best {spec.objective.metric} {status.best_trial.metric:.6g} "
+                   f"from trial {status.best_trial.id}")
+
+
+def _finish(progress: _Progress, phase: Phase, reason: str, message: str) -> CampaignStatus:
+    progress.base.set_condition("Complete", True, reason, message)
+    progress.base.message = message
+    progress.base.completion_time = now_iso()
+    status = progress.status(phase)
+    progress.publisher.flush(status)
+    return status
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+    text = lines[-1].strip() if lines else type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:400]
+

@@ -1,0 +1,217 @@
+"""Campaign progress: a pure tracker of trial events, and sinks that publish its snapshots.
+
+The tracker keeps one small record per trial in the driver's memory; what it publishes is bounded
+(counters, best trial, top-K). Publication is coalesced: whatever the trial rate, a sink sees at
+most one write per interval, plus a final one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, TextIO
+
+from .spec import Objective
+from .status import TOP_K, CampaignStatus, Phase, TrialCounts, TrialSummary, now_iso
+
+# Tune's trial states, grouped into the counters users read.
+_RUNNING, _PENDING, _PAUSED, _TERMINATED, _ERROR = "RUNNING", "PENDING", "PAUSED", "TERMINATED", "ERROR"
+
+
+@dataclass
+class _TrialRecord:
+    state: str = _PENDING
+    config: dict[str, Any] = field(default_factory=dict)
+    best: float | None = None
+    best_iteration: int = 0
+    best_at: str | None = None
+    last_iteration: int = 0
+    done: bool = False
+    error: str | None = None
+
+
+class CampaignTracker:
+    """Folds trial events into a :class:`CampaignStatus`. Pure: no Ray, no I/O."""
+
+    def __init__(self, objective: Objective, max_iterations: int | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.objective = objective
+        self.max_iterations = max_iterations
+        self._clock = clock
+        self._started = clock()
+        self._trials: dict[str, _TrialRecord] = {}
+        self._best_id: str | None = None
+        self.results_processed = 0
+        self.time_to_target: float | None = None
+        self.start_time = now_iso()
+
+    # -- events -------------------------------------------------------------------------------
+    def trial_state(self, trial_id: str, state: str, config: dict[str, Any] | None = None) -> None:
+        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record.state = state
+        if config is not None:
+            record.config = config
+
+    def trial_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> bool:
+        """Record one reported result; True when it made a new best trial."""
+        record = self._trials.setdefault(trial_id, _TrialRecord(state=_RUNNING))
+        record.config = config
+        self.results_processed += 1
+        iteration = int(result.get("training_iteration", record.last_iteration + 1))
+        record.last_iteration = max(record.last_iteration, iteration)
+        record.done = record.done or bool(result.get("done"))
+        value = result.get(self.objective.metric)
+        if not isinstance(value, (int, float)) or value != value:  # missing or NaN
+            return False
+        value = float(value)
+        if record.best is None or self.objective.better(value, record.best):
+            record.best, record.best_iteration, record.best_at = value, iteration, now_iso()
+        if self.time_to_target is None and self.objective.reached(value):
+            self.time_to_target = self.elapsed()
+        best = self._trials[self._best_id].best if self._best_id else None
+        if best is None or self.objective.better(value, best):
+            self._best_id = trial_id
+            return True
+        return False
+
+    def trial_completed(self, trial_id: str, result: dict[str, Any] | None = None) -> None:
+        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record.state = _TERMINATED
+        if result:
+            record.done = record.done or bool(result.get("done"))
+            record.last_iteration = max(record.last_iteration,
+                                        int(result.get("training_iteration", 0) or 0))
+
+    def trial_errored(self, trial_id: str, error: str) -> None:
+        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record.state, record.error = _ERROR, error
+
+    # -- queries ------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return self._clock() - self._started
+
+    def counts(self) -> TrialCounts:
+        counts = TrialCounts(total=len(self._trials))
+        for record in self._trials.values():
+            if record.state == _RUNNING:
+                counts.running += 1
+            elif record.state == _PAUSED:
+                counts.paused += 1
+            elif record.state == _ERROR:
+                counts.errored += 1
+            elif record.state == _TERMINATED:
+                # Tune marks a trial "done" whether it finished or the scheduler stopped it, so
+                # the iteration limit is what tells the two apart when there is one.
+                if (record.last_iteration >= self.max_iterations if self.max_iterations
+                        else record.done):
+                    counts.completed += 1
+                else:
+                    counts.stopped += 1
+            else:
+                counts.pending += 1
+        return counts
+
+    def errors(self) -> list[tuple[str, str]]:
+        return [(tid, r.error) for tid, r in self._trials.items() if r.error]
+
+    def _summary(self, trial_id: str) -> TrialSummary:
+        r = self._trials[trial_id]
+        assert r.best is not None
+        return TrialSummary(id=trial_id, config=r.config, metric=r.best,
+                            iteration=r.best_iteration, reached_at=r.best_at)
+
+    def top_trials(self, k: int = TOP_K) -> list[TrialSummary]:
+        scored = [(tid, r.best) for tid, r in self._trials.items() if r.best is not None]
+        sign = 1.0 if self.objective.mode == "min" else -1.0
+        best = heapq.nsmallest(k, scored, key=lambda item: sign * float(item[1]))  # type: ignore[arg-type]
+        return [self._summary(tid) for tid, _ in best]
+
+    def snapshot(self, phase: Phase = Phase.RUNNING, base: CampaignStatus | None = None) -> CampaignStatus:
+        """The status now; ``base`` carries what the tracker does not own (conditions, resumes)."""
+        status = base.model_copy(deep=True) if base else CampaignStatus()
+        top = self.top_trials()
+        status.phase = phase
+        status.trials = self.counts()
+        status.best_trial = top[0] if top else None
+        status.top_trials = top
+        status.metric, status.mode = self.objective.metric, self.objective.mode
+        status.start_time = status.start_time or self.start_time
+        status.elapsed_seconds = round(self.elapsed(), 3)
+        status.results_processed = self.results_processed
+        status.time_to_target_seconds = (None if self.time_to_target is None
+                                         else round(self.time_to_target, 3))
+        return status
+
+
+# ------------------------------------------------------------------------------------ sinks
+
+
+class ProgressSink(Protocol):
+    def publish(self, status: CampaignStatus) -> None: ...
+
+
+class JsonFileSink:
+    """Writes the status as JSON, atomically: readers never see a half-written file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def publish(self, status: CampaignStatus) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(status.to_dict(), handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, self.path)
+
+
+class ConsoleSink:
+    """One line per publication: what a user watching the terminal wants to see."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def publish(self, status: CampaignStatus) -> None:
+        t = status.trials
+        elapsed = int(status.elapsed_seconds or 0)
+        best = "-"
+        if status.best_trial is not None:
+            best = (f"{status.best_trial.metric:.4g} (trial {status.best_trial.id}, "
+                    f"iter {status.best_trial.iteration})")
+        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {status.phase.value:<9} "
+              f"trials {t.running} running, {t.completed} completed, {t.stopped} stopped early, "
+              f"{t.errored} errored, {t.pending + t.paused} waiting | best {status.metric} {best}",
+              file=self.stream, flush=True)
+
+
+class CoalescingPublisher:
+    """Forwards at most one snapshot per ``interval`` seconds to every sink; ``flush`` always does."""
+
+    def __init__(self, sinks: list[ProgressSink], interval: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.sinks = sinks
+        self.interval = interval
+        self._clock = clock
+        self._last: float | None = None
+        self.writes = 0
+
+    def due(self) -> bool:
+        return self._last is None or self._clock() - self._last >= self.interval
+
+    def maybe_publish(self, make_status: Callable[[], CampaignStatus]) -> bool:
+        if not self.due():
+            return False
+        self.flush(make_status())
+        return True
+
+    def flush(self, status: CampaignStatus) -> None:
+        self._last = self._clock()
+        self.writes += 1
+        for sink in self.sinks:
+            sink.publish(status)

@@ -1,0 +1,43 @@
+"""Translating a campaign's search space into Ray Tune domains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .spec import CampaignSpec, ChoiceParam, FloatParam, GridSearcher, IntParam, Param
+
+
+def tune_domain(param: Param) -> Any:
+    """The Ray Tune sampling domain of one hyperparameter (integer bounds are inclusive)."""
+    from ray import tune
+
+    if isinstance(param, FloatParam):
+        return (tune.loguniform if param.log else tune.uniform)(param.min, param.max)
+    if isinstance(param, IntParam):
+        # Tune's randint excludes its upper bound; ours includes it.
+        return (tune.lograndint if param.log else tune.randint)(param.min, param.max + 1)
+    if isinstance(param, ChoiceParam):
+        return tune.choice(list(param.values))
+    raise TypeError(f"unknown hyperparameter type {type(param).__name__}")
+
+
+def param_space(spec: CampaignSpec) -> dict[str, Any]:
+    """Tune's ``param_space``: searched domains plus the trainable's fixed config."""
+    from ray import tune
+
+    grid = isinstance(spec.strategy.searcher, GridSearcher)
+    space: dict[str, Any] = dict(spec.trainable.config)
+    for name, param in spec.search_space.items():
+        if grid and isinstance(param, ChoiceParam):
+            space[name] = tune.grid_search(list(param.values))
+        else:
+            space[name] = tune_domain(param)
+    return space
+
+
+def grid_size(spec: CampaignSpec) -> int:
+    size = 1
+    for param in spec.search_space.values():
+        if isinstance(param, ChoiceParam):
+            size *= len(param.values)
+    return size

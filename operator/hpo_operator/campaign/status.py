@@ -1,0 +1,101 @@
+"""The campaign status: the schema of an HPOCampaign's ``.status``, of ``--status-file``, and of the
+progress the driver publishes. Bounded by design: counters, the best trial and a short top-K,
+never one entry per trial, so a 10,000-trial campaign does not grow the object.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+TOP_K = 5
+
+
+class Phase(str, enum.Enum):
+    PENDING = "Pending"
+    PROVISIONING = "Provisioning"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    VALIDATION_FAILED = "ValidationFailed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_PHASES
+
+
+TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.VALIDATION_FAILED})
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class TrialCounts(_Model):
+    total: int = 0
+    pending: int = 0
+    running: int = 0
+    paused: int = 0
+    completed: int = 0  # reached the iteration limit or ended by itself
+    stopped: int = 0  # stopped early by the scheduler
+    errored: int = 0
+
+
+class TrialSummary(_Model):
+    id: str
+    config: dict[str, Any]
+    metric: float
+    iteration: int
+    reached_at: str | None = None
+
+
+class Condition(_Model):
+    type: str
+    status: str  # "True" | "False" | "Unknown", as Kubernetes conditions
+    reason: str
+    message: str = ""
+    last_transition_time: str = Field(default_factory=now_iso)
+
+
+class CampaignStatus(_Model):
+    phase: Phase = Phase.PENDING
+    message: str | None = None
+    trials: TrialCounts = Field(default_factory=TrialCounts)
+    best_trial: TrialSummary | None = None
+    top_trials: list[TrialSummary] = Field(default_factory=list)
+    metric: str | None = None
+    mode: str | None = None
+    start_time: str | None = None
+    completion_time: str | None = None
+    elapsed_seconds: float | None = None
+    results_processed: int = 0
+    time_to_target_seconds: float | None = None
+    resumed: int = Field(default=0, description="How often the experiment was restored.")
+    experiment_path: str | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+
+    def set_condition(self, type_: str, status: bool, reason: str, message: str = "") -> None:
+        """Add or update a condition; its transition time moves only when its status changes."""
+        value = "True" if status else "False"
+        for i, cond in enumerate(self.conditions):
+            if cond.type == type_:
+                keep_time = cond.status == value
+                self.conditions[i] = Condition(
+                    type=type_, status=value, reason=reason, message=message,
+                    last_transition_time=cond.last_transition_time if keep_time else now_iso())
+                return
+        self.conditions.append(Condition(type=type_, status=value, reason=reason, message=message))
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)

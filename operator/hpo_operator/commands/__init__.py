@@ -1,0 +1,1 @@
+"""Subcommands of the ``hpo`` command line, one module each."""

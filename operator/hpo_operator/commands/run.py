@@ -1,0 +1,61 @@
+"""``hpo run MANIFEST``: run a campaign to the end on embedded local Ray (or a given cluster)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ..campaign.manifest import ManifestError, load_manifest
+from ..campaign.progress import ConsoleSink, JsonFileSink, ProgressSink
+from ..campaign.status import CampaignStatus, Phase
+
+DEFAULT_STORAGE = "runs"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run an HPOCampaign manifest on local Ray")
+    p.add_argument("manifest", metavar="MANIFEST")
+    p.add_argument("--status-file", help="write the final status (the CR's .status schema) here")
+    p.add_argument("--storage", default=os.environ.get("HPO_STORAGE", DEFAULT_STORAGE),
+                   help="directory for experiment state, logs and TensorBoard files "
+                        "(default: $HPO_STORAGE or ./runs)")
+    p.add_argument("--address", default=os.environ.get("HPO_RAY_ADDRESS"),
+                   help="Ray cluster to join (default: start an embedded local Ray)")
+    p.add_argument("--interval", type=float, default=2.0,
+                   help="seconds between progress writes (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on the terminal")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        campaign = load_manifest(args.manifest)
+    except ManifestError as exc:
+        for problem in exc.problems:
+            print(f"{args.manifest}: {problem}", file=sys.stderr)
+        return 2
+    from ..campaign.driver import run_campaign  # imports Ray: only once the manifest is valid
+
+    sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
+    if args.status_file:
+        sinks.append(JsonFileSink(args.status_file))
+    status = run_campaign(campaign, args.storage, sinks, address=args.address,
+                          publish_interval=args.interval)
+    print_summary(status)
+    return 0 if status.phase is Phase.SUCCEEDED else 1
+
+
+def print_summary(status: CampaignStatus) -> None:
+    t = status.trials
+    print(f"\ncampaign {status.phase.value}: {status.message or ''}")
+    print(f"  trials: {t.total} total, {t.completed} completed, {t.stopped} stopped early, "
+          f"{t.errored} errored; elapsed {status.elapsed_seconds or 0:.1f} s")
+    if status.best_trial is not None:
+        b = status.best_trial
+        print(f"  best {status.metric}: {b.metric:.6g} (trial {b.id}, iteration {b.iteration})")
+        print("  best configuration:")
+        print("    " + json.dumps(b.config, indent=2, sort_keys=True).replace("\n", "\n    "))
+    if status.experiment_path:
+        print(f"  experiment: {status.experiment_path}  (tensorboard --logdir {status.experiment_path})")
