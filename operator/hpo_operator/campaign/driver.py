@@ -132,14 +132,17 @@ class _Progress:
 
 
 def _error_summary(trial: Any) -> str:
-    try:
-        error = trial.get_error()
+    """The last line of the trial's error (the exception and its message), kept short."""
+    text = ""
+    try:  # the local error file is written before the callback; storage may lag behind
+        if trial.error_file and Path(trial.error_file).exists():
+            text = Path(trial.error_file).read_text()
+        else:
+            text = str(trial.get_error() or "")
     except Exception:  # an unreadable error file must not hide the fact that the trial failed
-        error = None
-    text = str(error) if error else "trial failed"
+        logger.debug("cannot read the error of trial %s", trial.trial_id, exc_info=True)
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    # The last line of a traceback names the exception; keep it short for status and events.
-    return (lines[-1] if lines else text)[:300]
+    return (lines[-1] if lines else "trial failed")[:300]
 
 
 def run_campaign(

@@ -82,7 +82,8 @@ class CampaignTracker:
 
     def trial_completed(self, trial_id: str, result: dict[str, Any] | None = None) -> None:
         record = self._trials.setdefault(trial_id, _TrialRecord())
-        record.state = _TERMINATED
+        if record.state != _ERROR:  # Tune may announce completion after an error
+            record.state = _TERMINATED
         if result:
             record.done = record.done or bool(result.get("done"))
             record.last_iteration = max(record.last_iteration,

@@ -66,8 +66,10 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
             return None
         from ray.tune.search import BasicVariantGenerator
 
+        # Tune ignores max_concurrent_trials for a generator instance: pass it here.
         return BasicVariantGenerator(points_to_evaluate=list(s.points_to_evaluate) or None,
-                                     random_state=s.seed)
+                                     random_state=s.seed,
+                                     max_concurrent=spec.budget.max_concurrent_trials or 0)
     raise TypeError(f"unknown searcher {s.type!r}")
 
 

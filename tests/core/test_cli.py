@@ -1,0 +1,116 @@
+"""The `hpo` command line as a user runs it: validate, run, and resume after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from manifests import manifest
+
+HPO = [sys.executable, "-m", "hpo_operator"]
+
+
+def write(tmp_path: Path, doc: dict, name: str = "campaign.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def hpo(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*HPO, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_validate_accepts_a_good_manifest(tmp_path):
+    result = hpo("validate", str(write(tmp_path, manifest())), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "valid HPOCampaign 'toy'" in result.stdout
+
+
+def test_validate_lists_every_problem_with_path_and_value(tmp_path):
+    doc = manifest(searchSpace={"lr": {"type": "float", "min": 1, "max": 0.1}},
+                   budget={"trials": -1})
+    doc["spec"]["objective"]["mode"] = "minimum"
+    result = hpo("validate", str(write(tmp_path, doc)), cwd=tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert any("spec.objective.mode" in ln and "'minimum'" in ln for ln in lines)
+    assert any("spec.searchSpace.lr" in ln and "min must be less than max" in ln for ln in lines)
+    assert any("spec.budget.trials" in ln and "-1" in ln for ln in lines)
+
+
+def test_validate_reports_unreadable_and_non_campaign_files(tmp_path):
+    (tmp_path / "bad.yaml").write_text("a: [unclosed")
+    (tmp_path / "other.yaml").write_text("kind: ConfigMap\napiVersion: v1\n")
+    result = hpo("validate", "missing.yaml", "bad.yaml", "other.yaml", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "cannot read" in result.stderr and "not valid YAML" in result.stderr
+    assert "exactly one HPOCampaign" in result.stderr
+
+
+def test_invalid_manifest_never_starts_a_run(tmp_path):
+    doc = manifest(searchSpace={"x": {"type": "choice", "values": []}})
+    result = hpo("run", str(write(tmp_path, doc)), "--storage", "runs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "spec.searchSpace.x.values" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_run_writes_the_status_file_and_prints_the_best_configuration(tmp_path):
+    path = write(tmp_path, manifest())
+    result = hpo("run", str(path), "--status-file", "out/status.json", "--storage", "runs",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    status = json.loads((tmp_path / "out/status.json").read_text())
+    assert status["phase"] == "Succeeded" and status["trials"]["total"] == 6
+    assert f"best loss: {status['bestTrial']['metric']:.6g}" in result.stdout
+    assert '"x":' in result.stdout
+    assert "stopped early" in result.stderr  # live progress lines
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_keeps_finished_trials(tmp_path):
+    doc = manifest(trainable={"entrypoint": "toy_trainables:SlowCurve"},
+                   strategy={"scheduler": {"type": "fifo"}},
+                   budget={"trials": 6, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 4})
+    path = write(tmp_path, doc)
+    status_file = tmp_path / "status.json"
+    args = [*HPO, "run", str(path), "--status-file", str(status_file), "--storage", "runs",
+            "--interval", "0.2"]
+    # Experiment state reaches storage every second here (Tune's default adapts to its cost).
+    env = {**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "1"}
+    proc = subprocess.Popen(args, cwd=tmp_path, start_new_session=True, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    exp = tmp_path / "runs" / "toy"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        finished = {f: f.read_text() for f in exp.glob("*/result.json")
+                    if len(f.read_text().splitlines()) == 4}
+        if len(finished) >= 2:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the campaign never stored two finished trials")
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its local Ray die at once
+    proc.wait()
+    assert json.loads(status_file.read_text())["trials"]["completed"] < 6
+
+    result = hpo("run", str(path), "--status-file", str(status_file), "--storage", "runs",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    status = json.loads(status_file.read_text())
+    assert status["resumed"] == 1
+    assert any(c["type"] == "Resumed" and c["status"] == "True" for c in status["conditions"])
+    assert status["trials"]["total"] == 6 and status["trials"]["completed"] == 6
+    for f, before in finished.items():  # finished trials were not run again
+        assert f.read_text() == before

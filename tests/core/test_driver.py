@@ -1,0 +1,122 @@
+"""The driver on a real local Ray: small campaigns of toy trainables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from manifests import manifest
+
+from hpo_operator.campaign.driver import STATUS_FILE, run_campaign
+from hpo_operator.campaign.manifest import parse_campaign
+from hpo_operator.campaign.progress import JsonFileSink
+from hpo_operator.campaign.status import Phase
+
+pytestmark = pytest.mark.slow
+
+
+def run(tmp_path: Path, doc: dict, name: str = "toy"):
+    doc["metadata"]["name"] = name
+    status_file = tmp_path / f"{name}.json"
+    status = run_campaign(parse_campaign(doc), tmp_path / "runs", [JsonFileSink(status_file)],
+                          publish_interval=0.5)
+    return status, json.loads(status_file.read_text())
+
+
+def test_asha_campaign_succeeds_and_reports_best(local_ray, tmp_path):
+    doc = manifest(budget={"trials": 8, "maxConcurrentTrials": 2},
+                   strategy={"scheduler": {"type": "asha", "maxT": 4, "gracePeriod": 1,
+                                           "reductionFactor": 2}})
+    status, written = run(tmp_path, doc)
+    assert status.phase is Phase.SUCCEEDED
+    t = status.trials
+    assert t.total == 8 and t.completed + t.stopped == 8 and t.errored == 0
+    assert t.stopped >= 1  # ASHA stopped some trials early
+    best = status.best_trial
+    assert best is not None and 0.0 <= best.config["x"] <= 1.0
+    assert best.metric == pytest.approx((best.config["x"] - 0.3) ** 2 + 1 / best.iteration)
+    assert written["phase"] == "Succeeded" and written["bestTrial"]["id"] == best.id
+    assert written == json.loads((Path(status.experiment_path) / STATUS_FILE).read_text())
+    assert status.completion_time and status.results_processed >= 8
+
+
+def test_actors_are_reused_when_the_trainable_can_reset(local_ray, tmp_path):
+    doc = manifest(budget={"trials": 6, "maxConcurrentTrials": 2},
+                   strategy={"scheduler": {"type": "fifo"}})
+    doc["spec"]["budget"]["maxIterationsPerTrial"] = 2
+    run(tmp_path, doc)
+    pids = {json.loads(line)["pid"] for f in (tmp_path / "runs" / "toy").glob("*/result.json")
+            for line in f.read_text().splitlines()}
+    assert len(pids) <= 3  # 6 trials, 2 at a time, on reused actors
+
+
+def test_tensorboard_logs_with_hparams(local_ray, tmp_path):
+    doc = manifest(budget={"trials": 2, "maxConcurrentTrials": 2})
+    status, _ = run(tmp_path, doc)
+    event_files = list(Path(status.experiment_path).glob("*/events.out.tfevents.*"))
+    assert len(event_files) == 2
+    tags = event_tags(event_files[0])
+    assert "ray/tune/loss" in tags
+    assert "_hparams_/session_start_info" in tags  # TensorBoard's HParams plugin summary
+
+
+def event_tags(path: Path) -> set[str]:
+    """Summary tags in a TFRecord event file (length, crc, payload, crc per record)."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    data, tags, offset = path.read_bytes(), set(), 0
+    while offset < len(data):
+        (length,) = struct.unpack_from("<Q", data, offset)
+        event = Event.FromString(data[offset + 12: offset + 12 + length])
+        tags.update(v.tag for v in event.summary.value)
+        offset += 12 + length + 4
+    return tags
+
+
+def test_trial_errors_are_counted_and_the_campaign_survives(local_ray, tmp_path):
+    doc = manifest(trainable={"entrypoint": "toy_trainables:fails_when_large"},
+                   budget={"trials": 6, "maxConcurrentTrials": 2},
+                   searcher=None)
+    doc["spec"]["runtime"] = {"failFast": False}
+    doc["spec"]["strategy"]["searcher"] = {"type": "random", "pointsToEvaluate": [
+        {"x": 0.1}, {"x": 0.9}]}
+    status, written = run(tmp_path, doc)
+    assert status.phase is Phase.SUCCEEDED
+    assert status.trials.errored >= 1
+    cond = status.condition("TrialsErrored")
+    assert cond is not None and "too large for this toy" in cond.message
+    assert status.best_trial is not None and status.best_trial.config["x"] <= 0.5
+    assert written["trials"]["errored"] == status.trials.errored
+
+
+def test_fail_fast_ends_the_campaign_but_keeps_finished_results(local_ray, tmp_path):
+    doc = manifest(trainable={"entrypoint": "toy_trainables:fails_when_large"},
+                   budget={"trials": 6, "maxConcurrentTrials": 1})
+    doc["spec"]["strategy"]["searcher"] = {"type": "random", "pointsToEvaluate": [
+        {"x": 0.2}, {"x": 0.9}]}
+    status, _ = run(tmp_path, doc)
+    assert status.phase is Phase.FAILED
+    assert status.condition("Complete").reason == "TrialError"
+    assert "too large for this toy" in status.message
+    assert status.best_trial is not None and status.best_trial.config["x"] == 0.2
+
+
+def test_unimportable_trainable_fails_clearly(tmp_path):
+    doc = manifest(trainable={"entrypoint": "no_such_module_xyz:Thing"})
+    status, written = run(tmp_path, doc)
+    assert status.phase is Phase.FAILED
+    assert written["conditions"][0]["reason"] == "TrainableNotFound"
+    assert "no_such_module_xyz" in status.message
+    doc = manifest(trainable={"entrypoint": "toy_trainables:Missing"})
+    assert "has no attribute 'Missing'" in run(tmp_path, doc, "toy2")[0].message
+
+
+def test_metric_never_reported_fails_clearly(local_ray, tmp_path):
+    doc = manifest(trainable={"entrypoint": "toy_trainables:wrong_metric"},
+                   budget={"trials": 2, "maxConcurrentTrials": 2})
+    status, _ = run(tmp_path, doc)
+    assert status.phase is Phase.FAILED
+    assert "loss" in status.message

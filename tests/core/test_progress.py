@@ -1,0 +1,105 @@
+"""The progress tracker (pure) and the coalescing publisher."""
+
+from __future__ import annotations
+
+import json
+
+from hpo_operator.campaign.progress import CampaignTracker, CoalescingPublisher, JsonFileSink
+from hpo_operator.campaign.spec import Objective
+from hpo_operator.campaign.status import CampaignStatus, Phase
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_best_trial_follows_the_objective_mode():
+    for mode, expected in (("min", "b"), ("max", "a")):
+        tracker = CampaignTracker(Objective(metric="m", mode=mode), max_iterations=3)
+        tracker.trial_result("a", {"x": 1}, {"m": 5.0, "training_iteration": 1})
+        tracker.trial_result("b", {"x": 2}, {"m": 1.0, "training_iteration": 2})
+        status = tracker.snapshot()
+        assert status.best_trial.id == expected
+    assert status.best_trial.config == {"x": 1} and status.best_trial.iteration == 1
+
+
+def test_best_is_the_best_value_ever_reported_with_its_iteration():
+    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=5)
+    for it, value in enumerate([3.0, 1.0, 2.0], start=1):
+        tracker.trial_result("a", {}, {"m": value, "training_iteration": it})
+    best = tracker.snapshot().best_trial
+    assert (best.metric, best.iteration) == (1.0, 2)
+
+
+def test_completed_versus_stopped_early_versus_errored():
+    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=4)
+    for tid, last in (("full", 4), ("cut", 1)):
+        for it in range(1, last + 1):
+            tracker.trial_result(tid, {}, {"m": 1.0, "training_iteration": it, "done": it == last})
+        tracker.trial_completed(tid, {"training_iteration": last, "done": True})
+    tracker.trial_state("waiting", "PENDING")
+    tracker.trial_state("going", "RUNNING")
+    tracker.trial_errored("bad", "ValueError: nope")
+    counts = tracker.snapshot().trials
+    assert (counts.total, counts.completed, counts.stopped, counts.errored, counts.pending,
+            counts.running) == (5, 1, 1, 1, 1, 1)
+    assert tracker.errors() == [("bad", "ValueError: nope")]
+
+
+def test_missing_or_nan_metric_is_not_a_best_trial():
+    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=None)
+    assert tracker.trial_result("a", {}, {"other": 1.0}) is False
+    assert tracker.trial_result("b", {}, {"m": float("nan")}) is False
+    assert tracker.snapshot().best_trial is None
+    assert tracker.results_processed == 2
+
+
+def test_status_stays_bounded_however_many_trials():
+    tracker = CampaignTracker(Objective(metric="m", mode="max"), max_iterations=1)
+    for i in range(10_000):
+        tracker.trial_result(f"t{i}", {"i": i}, {"m": float(i), "training_iteration": 1})
+        tracker.trial_completed(f"t{i}", {"training_iteration": 1})
+    status = tracker.snapshot()
+    assert [t.id for t in status.top_trials] == ["t9999", "t9998", "t9997", "t9996", "t9995"]
+    assert status.trials.completed == 10_000
+    assert len(json.dumps(status.to_dict())) < 4000
+
+
+def test_time_to_target_is_recorded_once():
+    clock = Clock()
+    tracker = CampaignTracker(Objective(metric="m", mode="min", target=0.5), None, clock=clock)
+    clock.now = 3.0
+    tracker.trial_result("a", {}, {"m": 0.9})
+    clock.now = 7.5
+    tracker.trial_result("a", {}, {"m": 0.4})
+    clock.now = 9.0
+    tracker.trial_result("b", {}, {"m": 0.1})
+    assert tracker.snapshot().time_to_target_seconds == 7.5
+
+
+def test_publisher_coalesces_whatever_the_event_rate(tmp_path):
+    clock = Clock()
+    sink = JsonFileSink(tmp_path / "status.json")
+    publisher = CoalescingPublisher([sink], interval=2.0, clock=clock)
+    published = 0
+    for step in range(1000):  # 1000 events over 10 simulated seconds
+        clock.now = step * 0.01
+        published += publisher.maybe_publish(lambda: CampaignStatus(phase=Phase.RUNNING))
+    assert published == 5  # t = 0, 2, 4, 6, 8
+    publisher.flush(CampaignStatus(phase=Phase.SUCCEEDED))
+    assert json.loads((tmp_path / "status.json").read_text())["phase"] == "Succeeded"
+    assert list(tmp_path.iterdir()) == [tmp_path / "status.json"]  # no temp files left
+
+
+def test_conditions_keep_transition_time_until_status_changes():
+    status = CampaignStatus()
+    status.set_condition("Complete", False, "Running")
+    first = status.condition("Complete").last_transition_time
+    status.set_condition("Complete", False, "StillRunning", "msg")
+    assert status.condition("Complete").last_transition_time == first
+    assert status.condition("Complete").reason == "StillRunning"
+    assert len(status.conditions) == 1

@@ -1,0 +1,93 @@
+"""Strategy factories and the search-space translation (no Ray cluster needed)."""
+
+from __future__ import annotations
+
+from manifests import manifest
+from ray.tune.schedulers import (
+    AsyncHyperBandScheduler,
+    FIFOScheduler,
+    HyperBandScheduler,
+    MedianStoppingRule,
+    PopulationBasedTraining,
+)
+from ray.tune.search.sample import Categorical, Float, Integer
+
+from hpo_operator.campaign.manifest import parse_campaign
+from hpo_operator.campaign.searchspace import param_space
+from hpo_operator.campaign.strategies import (
+    checkpoint_frequency,
+    make_scheduler,
+    make_searcher,
+    stop_criteria,
+)
+
+SPACE = {"lr": {"type": "float", "min": 1e-4, "max": 1e-1, "log": True},
+         "batch_size": {"type": "choice", "values": [16, 32, 64]},
+         "layers": {"type": "int", "min": 1, "max": 3}}
+
+
+def spec_with(scheduler, **budget):
+    return parse_campaign(manifest(searchSpace=SPACE, strategy={"scheduler": scheduler},
+                                   budget={"trials": 4, **budget})).spec
+
+
+def test_search_space_domains_and_inclusive_int_bounds():
+    space = param_space(spec_with({"type": "asha"}))
+    assert isinstance(space["lr"], Float) and (space["lr"].lower, space["lr"].upper) == (1e-4, 1e-1)
+    assert isinstance(space["batch_size"], Categorical)
+    assert isinstance(space["layers"], Integer)
+    samples = {space["layers"].sample() for _ in range(300)}
+    assert samples == {1, 2, 3}  # max is inclusive, as the manifest says
+
+
+def test_fixed_config_is_passed_to_every_trial():
+    doc = manifest(trainable={"entrypoint": "toy_trainables:Curve", "config": {"dataset": "d"}})
+    assert param_space(parse_campaign(doc).spec)["dataset"] == "d"
+
+
+def test_grid_search_over_choices():
+    doc = manifest(searchSpace={"a": {"type": "choice", "values": [1, 2]}},
+                   strategy={"scheduler": {"type": "fifo"}, "searcher": {"type": "grid"}},
+                   budget={"trials": 1, "maxIterationsPerTrial": 2})
+    assert param_space(parse_campaign(doc).spec)["a"] == {"grid_search": [1, 2]}
+
+
+def test_scheduler_factory_maps_every_type():
+    asha = make_scheduler(spec_with({"type": "asha", "maxT": 9, "gracePeriod": 3,
+                                     "reductionFactor": 3}))
+    assert isinstance(asha, AsyncHyperBandScheduler) and asha._max_t == 9
+    assert len(asha._brackets) == 1
+    ahb = make_scheduler(spec_with({"type": "async_hyperband", "maxT": 27}))
+    assert isinstance(ahb, AsyncHyperBandScheduler) and len(ahb._brackets) == 3
+    assert isinstance(make_scheduler(spec_with({"type": "hyperband", "maxT": 9})),
+                      HyperBandScheduler)
+    assert isinstance(make_scheduler(spec_with({"type": "fifo"}, maxIterationsPerTrial=3)),
+                      FIFOScheduler)
+    assert isinstance(make_scheduler(spec_with({"type": "median"}, maxIterationsPerTrial=3)),
+                      MedianStoppingRule)
+
+
+def test_pbt_mutates_the_searched_algorithm_hyperparameters():
+    doc = manifest(searchSpace={k: v for k, v in SPACE.items() if k != "layers"},
+                   strategy={"scheduler": {"type": "pbt", "perturbationInterval": 3}},
+                   budget={"trials": 4, "maxIterationsPerTrial": 12})
+    spec = parse_campaign(doc).spec
+    pbt = make_scheduler(spec)
+    assert isinstance(pbt, PopulationBasedTraining)
+    assert set(pbt._hyperparam_mutations) == {"lr", "batch_size"}
+    assert pbt._hyperparam_mutations["batch_size"] == [16, 32, 64]
+    assert checkpoint_frequency(spec) == 3  # PBT needs checkpoints at each perturbation
+
+
+def test_minimal_checkpointing_by_default():
+    spec = spec_with({"type": "asha", "maxT": 9})
+    assert checkpoint_frequency(spec) == 0
+    assert stop_criteria(spec) == {"training_iteration": 9}
+
+
+def test_random_search_seed_and_warm_start():
+    doc = manifest(strategy={"searcher": {"type": "random", "seed": 7,
+                                          "pointsToEvaluate": [{"x": 0.3}]}})
+    searcher = make_searcher(parse_campaign(doc).spec)
+    assert searcher is not None
+    assert make_searcher(parse_campaign(manifest()).spec) is None  # Tune's default generator
