@@ -1,0 +1,135 @@
+"""Control-plane overhead of `hpo run`, measured side by side with plain Ray Tune in one run.
+
+Three comparisons, each as a ratio of two runs made here, now, on this machine:
+  1. `hpo run` vs the same campaign written directly against Ray Tune (goal: <= 1.05),
+  2. actor reuse (`reuse_actors` with `reset_config`) vs a new actor per trial,
+  3. no checkpoints vs a checkpoint every iteration (the guide's "minimal checkpointing").
+Runs alternate (A, B, A, B...) so that drift in machine load hits both sides alike.
+
+    python benchmarks/overhead.py            # 500 trials, 2 repeats (about 15 minutes on 2 cores)
+    python benchmarks/overhead.py --quick    # 100 trials, 1 repeat
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+
+
+def campaign(name: str, trials: int, max_t: int, concurrency: int, entrypoint: str,
+             config: dict | None = None, checkpoint_frequency: int = 0) -> dict:
+    return {
+        "apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign", "metadata": {"name": name},
+        "spec": {
+            "objective": {"metric": "loss", "mode": "min"},
+            "searchSpace": {"x": {"type": "float", "min": 0.0, "max": 1.0}},
+            "strategy": {"scheduler": {"type": "asha", "maxT": max_t, "gracePeriod": 1,
+                                       "reductionFactor": 3}},
+            "budget": {"trials": trials, "maxConcurrentTrials": concurrency},
+            "trainable": {"entrypoint": entrypoint, "config": config or {}},
+            "checkpoint": {"frequency": checkpoint_frequency},
+        },
+    }
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+           "RAY_AIR_NEW_OUTPUT": "0"}
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def hpo_run(doc: dict, work: Path) -> tuple[float, dict]:
+    path = work / f"{doc['metadata']['name']}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    status_file = work / f"{doc['metadata']['name']}.status.json"
+    seconds = timed([sys.executable, "-m", "hpo_operator", "run", str(path), "--quiet",
+                     "--storage", str(work / "runs"), "--status-file", str(status_file)], work)
+    return seconds, json.loads(status_file.read_text())
+
+
+def compare_with_plain_tune(trials: int, max_t: int, concurrency: int, repeats: int,
+                            work: Path) -> dict:
+    ours, plain = [], []
+    for i in range(repeats):
+        doc = campaign(f"ours-{i}", trials, max_t, concurrency, "workloads:Trivial")
+        ours.append(hpo_run(doc, work)[0])
+        plain.append(timed([sys.executable, str(HERE / "plain_tune.py"), str(trials), str(max_t),
+                            str(concurrency), str(work / f"plain-{i}")], work))
+    return {"hpo_run_s": ours, "plain_tune_s": plain,
+            "ratio": statistics.median(ours) / statistics.median(plain)}
+
+
+def compare(label_a: str, doc_a: dict, label_b: str, doc_b: dict, repeats: int,
+            work: Path) -> dict:
+    """Trials finished per hour of wall time (Ray's start-up included on both sides)."""
+    walls: dict[str, list[float]] = {label_a: [], label_b: []}
+    for i in range(repeats):
+        for label, doc in ((label_a, doc_a), (label_b, doc_b)):
+            run = {**doc, "metadata": {"name": f"{doc['metadata']['name']}-{i}"}}
+            seconds, status = hpo_run(run, work)
+            assert status["phase"] == "Succeeded", status.get("message")
+            walls[label].append(seconds)
+    trials = doc_a["spec"]["budget"]["trials"]
+    rates = {f"{k}_trials_per_hour": trials / statistics.median(v) * 3600 for k, v in walls.items()}
+    return {**rates, "ratio": statistics.median(walls[label_b]) / statistics.median(walls[label_a])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="100 trials, 1 repeat")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "overhead.json")
+    args = parser.parse_args()
+    trials, repeats = (100, 1) if args.quick else (args.trials, args.repeats)
+    concurrency = os.cpu_count() or 2
+    max_t = 9
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                     "trials": trials, "max_t": max_t, "concurrency": concurrency}
+    with tempfile.TemporaryDirectory(prefix="hpo-overhead-") as tmp:
+        work = Path(tmp)
+        results["hpo_vs_plain"] = compare_with_plain_tune(trials, max_t, concurrency, repeats, work)
+        small = max(20, trials // 10)  # a new actor per trial costs about a second each
+        results["reuse_actors"] = compare(
+            "reuse", campaign("reuse", small, max_t, concurrency, "workloads:Trivial"),
+            "no_reuse", campaign("noreuse", small, max_t, concurrency, "workloads:TrivialNoReset"),
+            repeats, work)
+        heavy = {"checkpoint_mb": 64, "step_seconds": 0.05}
+        results["checkpointing"] = compare(
+            "minimal", campaign("ckpt0", small, max_t, concurrency, "workloads:Trivial", heavy, 0),
+            "every_iteration",
+            campaign("ckpt1", small, max_t, concurrency, "workloads:Trivial", heavy, 1),
+            repeats, work)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    hp = results["hpo_vs_plain"]
+    print(f"{'comparison':<44}{'A':>12}{'B':>12}{'ratio':>9}")
+    print(f"{'hpo run vs plain Ray Tune, wall s (' + str(trials) + ' trials)':<44}"
+          f"{statistics.median(hp['hpo_run_s']):>12.1f}{statistics.median(hp['plain_tune_s']):>12.1f}"
+          f"{hp['ratio']:>9.3f}")
+    for key, label in (("reuse_actors", "reuse_actors vs new actor, trials/h"),
+                       ("checkpointing", "no checkpoints vs every iteration, trials/h")):
+        r = results[key]
+        a, b = [v for k, v in r.items() if k != "ratio"]
+        print(f"{label:<44}{a:>12.0f}{b:>12.0f}{r['ratio']:>9.2f}")
+    print(f"written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
