@@ -120,3 +120,11 @@ def test_metric_never_reported_fails_clearly(local_ray, tmp_path):
     status, _ = run(tmp_path, doc)
     assert status.phase is Phase.FAILED
     assert "loss" in status.message
+
+
+def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):
+    doc = manifest(resources={"perTrial": {"cpu": 1, "gpu": 1}})
+    status, _ = run(tmp_path, doc)
+    assert status.phase is Phase.FAILED
+    assert status.condition("Complete").reason == "Unschedulable"
+    assert "1 GPU" in status.message and "has 0" in status.message

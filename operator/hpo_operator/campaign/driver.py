@@ -20,7 +20,8 @@ from .rules import max_iterations
 from .searchspace import param_space
 from .spec import Campaign, CampaignSpec
 from .status import CampaignStatus, Phase, now_iso
-from .strategies import checkpoint_frequency, make_scheduler, make_searcher, stop_criteria
+from .strategies import (checkpoint_frequency, checkpoints_to_keep, make_scheduler, make_searcher,
+                         stop_criteria)
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,9 @@ def run_campaign(
         return _finish(progress, Phase.FAILED, "TrainableNotFound", str(exc))
 
     _ensure_ray(address)
+    unschedulable = _unschedulable(spec)
+    if unschedulable:
+        return _finish(progress, Phase.FAILED, "Unschedulable", unschedulable)
     exp_dir.mkdir(parents=True, exist_ok=True)
     (exp_dir / MANIFEST_FILE).write_text(campaign.model_dump_json(by_alias=True, indent=2))
     resumed = base.resumed > 0
@@ -199,6 +203,22 @@ def _ensure_ray(address: str | None) -> None:
     ray.init(address=address, include_dashboard=False, log_to_driver=verbose,
              logging_level=logging.INFO if verbose else logging.WARNING,
              configure_logging=True)
+
+
+def _unschedulable(spec: CampaignSpec) -> str | None:
+    """Why no trial could ever start on this cluster, or None. Tune would wait forever instead.
+
+    Only totals are checked: an autoscaling cluster may add nodes, but not beyond its limits.
+    """
+    import ray
+
+    total = ray.cluster_resources()
+    wants = {"CPU": spec.resources.per_trial.cpu, "GPU": spec.resources.per_trial.gpu}
+    for name, amount in wants.items():
+        if amount > total.get(name, 0.0) and not os.environ.get("HPO_SKIP_RESOURCE_CHECK"):
+            return (f"each trial asks for {amount:g} {name} (spec.resources.perTrial) but the Ray "
+                    f"cluster has {total.get(name, 0.0):g} in all; lower the request or add nodes")
+    return None
 
 
 def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Progress,
@@ -228,7 +248,7 @@ def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Pr
         failure_config=tune.FailureConfig(max_failures=spec.runtime.max_trial_retries,
                                           fail_fast=spec.runtime.fail_fast),
         checkpoint_config=tune.CheckpointConfig(
-            num_to_keep=spec.checkpoint.keep, checkpoint_frequency=checkpoint_frequency(spec),
+            num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
             checkpoint_at_end=spec.checkpoint.at_end),
         callbacks=[progress.callback(), *extra_callbacks], verbose=0)
     return tune.Tuner(wrapped, param_space=space, tune_config=tune_config, run_config=run_config)
