@@ -1,0 +1,160 @@
+"""Time-to-solution analysis of finished campaigns, the guide's way of comparing strategies.
+
+From each trial's result log it rebuilds, over wall time since the campaign started, the mean and
+standard deviation of the best ``top_k`` trials (each trial counted by its best value so far) and
+the number of trials run. Time-to-solution is the first time that mean comes within a tolerance
+of a reference: the lowest level any compared campaign's top-k mean reached (the curves' floor).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .driver import MANIFEST_FILE, STATUS_FILE
+from .status import CampaignStatus
+
+
+@dataclass
+class TrialHistory:
+    trial_id: str
+    times: list[float]  # seconds since the campaign started
+    values: list[float]
+    end: float  # when its last result arrived
+
+
+@dataclass
+class CampaignHistory:
+    name: str
+    mode: str
+    metric: str
+    trials: list[TrialHistory] = field(default_factory=list)
+    status: CampaignStatus | None = None
+
+    @property
+    def duration(self) -> float:
+        return max((t.end for t in self.trials), default=0.0)
+
+    def best_value(self) -> float | None:
+        values = [v for t in self.trials for v in t.values]
+        if not values:
+            return None
+        return min(values) if self.mode == "min" else max(values)
+
+
+def resolve_experiment(path: str | Path) -> Path:
+    """An experiment directory from itself, its status file, or a ``--status-file`` copy."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / STATUS_FILE).exists():
+            raise FileNotFoundError(f"{path} holds no {STATUS_FILE}: not a campaign directory")
+        return path
+    status = CampaignStatus.model_validate(json.loads(path.read_text()))
+    if not status.experiment_path:
+        raise FileNotFoundError(f"{path} does not name its experiment directory")
+    return Path(status.experiment_path)
+
+
+def load_history(path: str | Path) -> CampaignHistory:
+    exp = resolve_experiment(path)
+    status = CampaignStatus.model_validate(json.loads((exp / STATUS_FILE).read_text()))
+    manifest = json.loads((exp / MANIFEST_FILE).read_text())
+    objective = manifest["spec"]["objective"]
+    rows_by_trial: dict[str, list[dict]] = {}
+    for result_file in exp.glob("*/result.json"):
+        for line in result_file.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows_by_trial.setdefault(row["trial_id"], []).append(row)
+    starts = [r["timestamp"] - r.get("time_total_s", 0.0) for rows in rows_by_trial.values()
+              for r in rows[:1]]
+    origin = min(starts, default=0.0)
+    history = CampaignHistory(name=exp.name, mode=objective["mode"],
+                              metric=objective["metric"], status=status)
+    for trial_id, rows in sorted(rows_by_trial.items()):
+        points = [(r["timestamp"] - origin, float(r[objective["metric"]])) for r in rows
+                  if isinstance(r.get(objective["metric"]), (int, float))
+                  and math.isfinite(r[objective["metric"]])]
+        if points:
+            times, values = zip(*points)
+            history.trials.append(TrialHistory(trial_id, list(times), list(values), max(times)))
+    return history
+
+
+def top_k_curve(history: CampaignHistory, grid: np.ndarray, top_k: int = 6
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and std of the best ``top_k`` trials, and trials finished, at each grid time."""
+    sign = 1.0 if history.mode == "min" else -1.0
+    n = len(history.trials)
+    best_so_far = np.full((n, len(grid)), np.nan)
+    for i, trial in enumerate(history.trials):
+        running = np.minimum.accumulate(sign * np.asarray(trial.values))
+        idx = np.searchsorted(np.asarray(trial.times), grid, side="right") - 1
+        valid = idx >= 0
+        best_so_far[i, valid] = running[idx[valid]]
+    mean = np.full(len(grid), np.nan)
+    std = np.full(len(grid), np.nan)
+    needed = min(top_k, n)  # one early lucky trial is not a top-k mean
+    for j in range(len(grid)):
+        column = np.sort(best_so_far[:, j][~np.isnan(best_so_far[:, j])])[:top_k]
+        if n and len(column) >= needed:
+            mean[j], std[j] = sign * column.mean(), column.std()
+    finished = np.array([sum(t.end <= g for t in history.trials) for g in grid])
+    return mean, std, finished
+
+
+def final_top_k_mean(history: CampaignHistory, top_k: int = 6) -> float | None:
+    mean, _, _ = top_k_curve(history, np.array([history.duration]), top_k)
+    return None if np.isnan(mean[0]) else float(mean[0])
+
+
+def reference_level(histories: list[CampaignHistory], top_k: int = 6) -> float:
+    """The best top-k mean any of the campaigns reached by its end."""
+    finals = [f for h in histories if (f := final_top_k_mean(h, top_k)) is not None]
+    if not finals:
+        raise ValueError("no campaign has results to compare")
+    return min(finals) if histories[0].mode == "min" else max(finals)
+
+
+def time_to_solution(history: CampaignHistory, reference: float, tolerance: float,
+                     top_k: int = 6, points: int = 400) -> float | None:
+    """First time the top-k mean is within ``tolerance`` (relative) of ``reference``."""
+    grid = np.linspace(0.0, max(history.duration, 1e-9), points)
+    mean, _, _ = top_k_curve(history, grid, top_k)
+    bound = abs(reference) * tolerance
+    ok = mean <= reference + bound if history.mode == "min" else mean >= reference - bound
+    hits = np.flatnonzero(ok & ~np.isnan(mean))
+    return float(grid[hits[0]]) if len(hits) else None
+
+
+def plot(histories: list[CampaignHistory], output: Path, top_k: int = 6) -> Path:
+    """The guide's figure: top-k mean with a std band over wall time, and trials finished."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    end = max(h.duration for h in histories) or 1.0
+    grid = np.linspace(0.0, end, 400)
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.2), width_ratios=[3, 1])
+    for h in histories:
+        mean, std, _ = top_k_curve(h, grid, top_k)
+        line, = ax.plot(grid / 60, mean, label=h.name)
+        ax.fill_between(grid / 60, mean - std, mean + std, alpha=0.2, color=line.get_color())
+    metric = histories[0].metric
+    ax.set(xlabel="wall time (min)", ylabel=f"mean {metric} of top {top_k} trials",
+           title="Time to solution")
+    ax.legend()
+    counts = [len(h.trials) for h in histories]
+    bars.bar(range(len(histories)), counts, color=[f"C{i}" for i in range(len(histories))])
+    bars.set_xticks(range(len(histories)), [h.name for h in histories], rotation=30, ha="right")
+    bars.set(title="trials run", ylabel="trials")
+    fig.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+    return output

@@ -1,0 +1,77 @@
+"""Time-to-solution analysis and `hpo report`, on experiment directories written by hand."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hpo_operator.campaign.analysis import (
+    load_history,
+    reference_level,
+    time_to_solution,
+    top_k_curve,
+)
+from hpo_operator.campaign.status import CampaignStatus, Phase
+
+T0 = 1_800_000_000
+
+
+def experiment(root: Path, name: str, trials: dict[str, list[tuple[float, float]]]) -> Path:
+    """A campaign directory as the driver leaves it: status, manifest, one result log per trial."""
+    exp = root / name
+    exp.mkdir(parents=True)
+    status = CampaignStatus(phase=Phase.SUCCEEDED, experiment_path=str(exp))
+    (exp / "campaign-status.json").write_text(json.dumps(status.to_dict()))
+    (exp / "campaign.json").write_text(json.dumps({
+        "metadata": {"name": name}, "spec": {"objective": {"metric": "mae", "mode": "min"}}}))
+    for trial_id, points in trials.items():
+        (exp / trial_id).mkdir()
+        start = points[0][0] - 1
+        rows = [{"trial_id": trial_id, "timestamp": T0 + t, "time_total_s": t - start, "mae": v}
+                for t, v in points]
+        (exp / trial_id / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
+    return exp
+
+
+def test_top_k_curve_follows_each_trials_best_so_far(tmp_path):
+    exp = experiment(tmp_path, "a", {"t1": [(1, 5.0), (2, 3.0), (3, 4.0)],
+                                      "t2": [(2, 2.0), (4, 1.0)]})
+    history = load_history(exp)
+    mean, std, finished = top_k_curve(history, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), top_k=2)
+    # origin is t1's start (t=0); best so far: t1 5,3,3,3 ; t2 -,2,2,1; the mean needs both
+    assert np.isnan(mean[:2]).all()
+    assert mean[2:].tolist() == [2.5, 2.5, 2.0]
+    assert finished.tolist() == [0, 0, 0, 1, 2]
+
+
+def test_time_to_solution_against_the_best_level_reached(tmp_path):
+    fast = load_history(experiment(tmp_path, "fast", {"a": [(1, 1.0)], "b": [(2, 1.0)]}))
+    slow = load_history(experiment(tmp_path, "slow", {"a": [(1, 3.0), (9, 1.02)],
+                                                       "b": [(2, 3.0), (10, 1.0)]}))
+    reference = reference_level([fast, slow], top_k=2)
+    assert reference == pytest.approx(1.0)
+    assert time_to_solution(fast, reference, 0.05, top_k=2) == pytest.approx(2.0, abs=0.1)
+    assert time_to_solution(slow, reference, 0.05, top_k=2) == pytest.approx(10.0, abs=0.1)
+
+
+def test_report_command_prints_the_table_and_writes_the_figure(tmp_path):
+    a = experiment(tmp_path, "asha", {f"t{i}": [(i, 1.0 + i / 10)] for i in range(1, 8)})
+    b = experiment(tmp_path, "random", {"t1": [(1, 3.0), (20, 2.0)]})
+    out = tmp_path / "fig.png"
+    result = subprocess.run([sys.executable, "-m", "hpo_operator", "report", str(a / "campaign-status.json"),
+                             "--compare", str(b), "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.strip()}
+    assert "not reached" in lines["random"] and " s" in lines["asha"]
+
+
+def test_report_says_what_is_wrong_with_a_bad_path(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hpo_operator", "report", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "not a campaign directory" in result.stderr
