@@ -17,6 +17,7 @@ from typing import Any
 
 from .progress import CampaignTracker, CoalescingPublisher, JsonFileSink, ProgressSink
 from .rules import max_iterations
+from .schedule import schedule_hook
 from .searchspace import param_space
 from .spec import Campaign, CampaignSpec
 from .status import CampaignStatus, Phase, now_iso
@@ -237,11 +238,15 @@ def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Pr
                                   resume_errored=True, param_space=space)
     # Tune's own tables would interleave with the campaign's progress lines.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    from ray.tune.search import SearchAlgorithm
+
     searcher = make_searcher(spec)
+    # A search-algorithm instance (not a Searcher) limits concurrency itself; Tune warns otherwise.
+    limit_here = not isinstance(searcher, SearchAlgorithm)
     tune_config = tune.TuneConfig(
         metric=spec.objective.metric, mode=spec.objective.mode,
-        scheduler=make_scheduler(spec), search_alg=searcher,
-        num_samples=spec.budget.trials, max_concurrent_trials=spec.budget.max_concurrent_trials,
+        scheduler=make_scheduler(spec), search_alg=searcher, num_samples=spec.budget.trials,
+        max_concurrent_trials=spec.budget.max_concurrent_trials if limit_here else None,
         time_budget_s=spec.budget.time_limit, reuse_actors=reuse)
     run_config = tune.RunConfig(
         name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop_criteria(spec),
@@ -280,6 +285,7 @@ def _conclude(progress: _Progress, spec: CampaignSpec, results: Any) -> Campaign
     if errors and spec.runtime.fail_fast:
         return _finish(progress, Phase.FAILED, "TrialError",
                        f"stopped at the first trial error (runtime.failFast): {errors[0][1]}")
+    progress.base.schedule = schedule_hook(spec, progress.base.experiment_path, status.best_trial)
     return _finish(progress, Phase.SUCCEEDED, "CampaignFinished",
                    f"best {spec.objective.metric} {status.best_trial.metric:.6g} "
                    f"from trial {status.best_trial.id}")

@@ -1,0 +1,170 @@
+"""Time-to-solution study: the guide's strategy comparison, on our CGCNN adsorption task.
+
+Every strategy gets the same resources (2 trials at a time, 1 CPU each) and the same wall-clock
+budget, over several seeds. For each it reports trials run, the best validation MAE, and the time
+for the mean of the top-6 trials to come within a tolerance of the lowest level any strategy's
+top-6 mean reached, with ratios against random search (RS). It also draws the guide's figure.
+
+    python benchmarks/time_to_solution.py             # reduced: 2 seeds x 2 min per strategy (~25 min)
+    python benchmarks/time_to_solution.py --full      # 3 seeds x 30 min, for a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "operator"))
+
+from hpo_operator.campaign.analysis import (  # noqa: E402
+    CampaignHistory,
+    load_history,
+    plot,
+    reference_level,
+    time_to_solution,
+)
+
+SPACE = {
+    "lr": {"type": "float", "min": 3.0e-4, "max": 3.0e-2, "log": True},
+    "batch_size": {"type": "choice", "values": [16, 32, 64, 128]},
+    "atom_embedding_size": {"type": "int", "min": 8, "max": 64},
+    "num_graph_conv_layers": {"type": "int", "min": 1, "max": 4},
+    "fc_feat_size": {"type": "int", "min": 16, "max": 128},
+    "num_fc_layers": {"type": "int", "min": 1, "max": 3},
+}
+MAX_T = 12
+
+
+def strategies(seed: int) -> dict[str, dict]:
+    """Strategy name -> spec.strategy (and any budget/space overrides)."""
+    asha = {"type": "asha", "maxT": MAX_T, "gracePeriod": 1, "reductionFactor": 3}
+    return {
+        "RS": {"strategy": {"scheduler": {"type": "fifo"},
+                            "searcher": {"type": "random", "seed": seed}},
+               "budget": {"maxIterationsPerTrial": MAX_T}},
+        "ASHA/RS": {"strategy": {"scheduler": asha, "searcher": {"type": "random", "seed": seed}}},
+        "AHB/RS": {"strategy": {"scheduler": {**asha, "type": "async_hyperband", "brackets": 3},
+                                "searcher": {"type": "random", "seed": seed}}},
+        "ASHA/BO": {"strategy": {"scheduler": asha,
+                                 "searcher": {"type": "dragonfly", "seed": seed}}},
+        # PBT mutates algorithm hyperparameters only: the architecture is fixed mid-range.
+        "PBT": {"strategy": {"scheduler": {"type": "pbt", "perturbationInterval": 3},
+                             "searcher": {"type": "random", "seed": seed}},
+                "budget": {"trials": 4, "maxIterationsPerTrial": 4 * MAX_T},
+                "searchSpace": {k: SPACE[k] for k in ("lr", "batch_size")},
+                "config": {"atom_embedding_size": 32, "num_graph_conv_layers": 2,
+                           "fc_feat_size": 64, "num_fc_layers": 2}},
+    }
+
+
+def manifest(name: str, variant: dict, minutes: float, seed: int) -> dict:
+    budget = {"trials": 1000, "maxConcurrentTrials": 2, "timeLimit": f"{minutes * 60:.0f}s",
+              **variant.get("budget", {})}
+    return {
+        "apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign", "metadata": {"name": name},
+        "spec": {
+            "objective": {"metric": "val_mae", "mode": "min"},
+            "searchSpace": variant.get("searchSpace", SPACE),
+            "strategy": variant["strategy"],
+            "budget": budget,
+            "trainable": {"entrypoint": "hpo_trainer.cgcnn:CGCNNTrainable",
+                          "config": {"dataset": "emt-adsorption", "seed": seed,
+                                     **variant.get("config", {})}},
+            "resources": {"perTrial": {"cpu": 1}},
+            "runtime": {"failFast": False},
+        },
+    }
+
+
+def run(doc: dict, work: Path) -> Path:
+    path = work / f"{doc['metadata']['name']}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    done = subprocess.run([sys.executable, "-m", "hpo_operator", "run", str(path), "--quiet",
+                           "--storage", str(work / "runs")], capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{doc['metadata']['name']} could not run:\n{done.stderr[-3000:]}")
+    return work / "runs" / doc["metadata"]["name"]
+
+
+def summarise(runs: dict[str, list[CampaignHistory]], tolerance: float, budget_s: float) -> dict:
+    everything = [h for hs in runs.values() for h in hs]
+    reference = reference_level(everything)
+    table: dict[str, dict] = {}
+    for name, histories in runs.items():
+        tts = [time_to_solution(h, reference, tolerance) for h in histories]
+        reached = [t for t in tts if t is not None]
+        table[name] = {
+            "trials_run": statistics.mean(len(h.trials) for h in histories),
+            "best_val_mae": min(b for h in histories if (b := h.best_value()) is not None),
+            "mean_best_val_mae": statistics.mean(h.best_value() or float("nan") for h in histories),
+            "time_to_solution_s": statistics.mean(reached) if len(reached) == len(tts) else None,
+            "reached": f"{len(reached)}/{len(tts)}",
+        }
+    rs = table["RS"]
+    for row in table.values():
+        # A strategy that never got there is credited with the whole budget: ratios are lower bounds.
+        mine = row["time_to_solution_s"] or budget_s
+        theirs = rs["time_to_solution_s"] or budget_s
+        row["tts_speedup_vs_rs"] = theirs / mine
+        row["trials_ratio_vs_rs"] = row["trials_run"] / rs["trials_run"]
+    return {"reference_top6_mae": reference, "tolerance": tolerance, "strategies": table}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="3 seeds x 30 min per strategy")
+    parser.add_argument("--minutes", type=float, help="wall-clock budget per campaign")
+    parser.add_argument("--seeds", type=int)
+    parser.add_argument("--only", nargs="+", help="strategies to run (default: all)")
+    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--keep", type=Path, help="keep the experiment directories here")
+    parser.add_argument("--output", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    minutes = args.minutes or (30.0 if args.full else 2.0)
+    seeds = args.seeds or (3 if args.full else 2)
+    # Generate (or load) the data set once, outside every campaign's clock.
+    subprocess.run([sys.executable, "-c", "from hpo_trainer.data import load_structures; "
+                    "load_structures('emt-adsorption')"], check=True)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="hpo-tts-"))
+    work.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, list[CampaignHistory]] = {}
+    started = time.monotonic()
+    for seed in range(seeds):
+        for name, variant in strategies(seed).items():
+            if args.only and name not in args.only:
+                continue
+            slug = name.lower().replace("/", "-") + f"-s{seed}"
+            print(f"[{(time.monotonic() - started) / 60:5.1f} min] {name} seed {seed}", flush=True)
+            history = load_history(run(manifest(slug, variant, minutes, seed), work))
+            history.name = name
+            runs.setdefault(name, []).append(history)
+    if "RS" not in runs:
+        raise SystemExit("RS must be among the strategies: the ratios are against it")
+    summary = summarise(runs, args.tolerance, minutes * 60)
+    summary.update(minutes_per_campaign=minutes, seeds=seeds, cpus=os.cpu_count())
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "time_to_solution.json").write_text(json.dumps(summary, indent=2) + "\n")
+    figure = plot([hs[0] for hs in runs.values()], args.output / "time_to_solution.png")
+    print(f"\n{'strategy':<10}{'trials':>8}{'best MAE':>10}{'TTS (s)':>10}{'reached':>9}"
+          f"{'TTS x vs RS':>13}{'trials x vs RS':>16}")
+    for name, row in summary["strategies"].items():
+        tts = f"{row['time_to_solution_s']:.0f}" if row["time_to_solution_s"] else "-"
+        print(f"{name:<10}{row['trials_run']:>8.1f}{row['best_val_mae']:>10.4f}{tts:>10}"
+              f"{row['reached']:>9}{row['tts_speedup_vs_rs']:>13.2f}"
+              f"{row['trials_ratio_vs_rs']:>16.2f}")
+    print(f"solved: top-6 mean within {args.tolerance:.0%} of {summary['reference_top6_mae']:.4f} eV;"
+          f" figure {figure}")
+
+
+if __name__ == "__main__":
+    main()
