@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test crd clean
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ demo: install
 
 test: install
 	bash scripts/test.sh
+
+# Regenerates the CRD from the spec model (a test fails when they drift).
+crd: install
+	$(BIN)/python -m hpo_operator.kuberay.crd > crds/hpocampaigns.hpo.dev.yaml
+	cp crds/hpocampaigns.hpo.dev.yaml charts/hpo-operator/crds/
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -10,7 +10,7 @@ import sys
 from . import __version__
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> exit code``.
-COMMANDS = ("run", "validate")
+COMMANDS = ("run", "validate", "report", "operator")
 
 
 def build_parser() -> argparse.ArgumentParser:

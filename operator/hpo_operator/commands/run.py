@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=2.0,
                    help="seconds between progress writes (default 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on the terminal")
+    p.add_argument("--progress-configmap", metavar="NAMESPACE/NAME",
+                   help="also publish progress to this ConfigMap (the driver of a RayJob)")
     p.set_defaults(func=run)
 
 
@@ -41,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
     if args.status_file:
         sinks.append(JsonFileSink(args.status_file))
+    if args.progress_configmap:
+        from ..controller.progress_sink import ConfigMapSink
+
+        sinks.append(ConfigMapSink.parse(args.progress_configmap, campaign.metadata.name))
     status = run_campaign(campaign, args.storage, sinks, address=args.address,
                           publish_interval=args.interval)
     print_summary(status)

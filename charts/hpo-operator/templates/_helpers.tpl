@@ -1,0 +1,59 @@
+{{/* Full name of the release's objects. */}}
+{{- define "hpo-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hpo-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "hpo-operator.labels" -}}
+{{ include "hpo-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "hpo-operator.serviceAccountName" -}}
+{{- default (include "hpo-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* Namespaces the operator watches in namespaced scope. */}}
+{{- define "hpo-operator.watchNamespaces" -}}
+{{- if .Values.watchNamespaces -}}{{ join "," .Values.watchNamespaces }}{{- else -}}{{ .Release.Namespace }}{{- end -}}
+{{- end -}}
+
+{{/* Namespaces that get the driver's ServiceAccount and Role. */}}
+{{- define "hpo-operator.driverNamespaces" -}}
+{{- if .Values.driver.namespaces -}}{{ join "," .Values.driver.namespaces }}
+{{- else if eq .Values.rbac.scope "namespaced" -}}{{ include "hpo-operator.watchNamespaces" . }}
+{{- else -}}{{ .Release.Namespace }}{{- end -}}
+{{- end -}}
+
+{{/* The operator's rules on campaign objects: only the verbs it uses. */}}
+{{- define "hpo-operator.appRules" -}}
+# Application: campaigns (kopf patches finalizers and its annotations; status via /status).
+- apiGroups: [hpo.dev]
+  resources: [hpocampaigns]
+  verbs: [get, list, watch, patch]
+- apiGroups: [hpo.dev]
+  resources: [hpocampaigns/status]
+  verbs: [get, patch]
+# Application: one RayJob per campaign, created if absent, deleted with the campaign.
+- apiGroups: [ray.io]
+  resources: [rayjobs]
+  verbs: [get, list, watch, create, delete]
+# Application: manifest and progress ConfigMaps.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch, create, delete]
+# Framework: Kubernetes Events for milestones and errors.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}

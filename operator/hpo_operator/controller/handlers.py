@@ -1,0 +1,72 @@
+"""kopf registrations: each handler unpacks kopf's arguments and calls one action.
+
+Run with ``hpo operator`` or ``kopf run -m hpo_operator.controller.handlers``. Campaigns are ours
+(create/resume/delete handlers); RayJobs and progress ConfigMaps are watched with ``on.event``,
+which stores nothing on them (RayJobs belong to KubeRay, progress to the driver).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from ..campaign.status import Phase
+from ..kuberay import names
+from . import campaigns
+from .metrics import Metrics
+from .settings import OperatorSettings
+
+CAMPAIGNS = (names.GROUP, names.VERSION, names.PLURAL)
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger,
+              **_: Any) -> None:
+    memo.settings = OperatorSettings.from_env()
+    memo.metrics = Metrics()
+    # Handler progress goes to annotations: the status subresource is the campaign's, not kopf's.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=names.GROUP)
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300  # re-list every few minutes in case a watch went stale
+    if memo.settings.metrics_port:
+        memo.metrics.serve(memo.settings.metrics_port)
+        logger.info("metrics on :%d/metrics", memo.settings.metrics_port)
+
+
+@kopf.on.resume(*CAMPAIGNS)
+@kopf.on.create(*CAMPAIGNS)
+def provision(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    campaigns.provision(dict(body), memo.settings, memo.metrics, logger)
+
+
+@kopf.on.event("ray.io", "v1", "rayjobs", labels={names.CAMPAIGN_LABEL: kopf.PRESENT})
+def rayjob_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
+    campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.metrics, "rayjob")
+
+
+@kopf.on.event("v1", "configmaps",
+               labels={names.CAMPAIGN_LABEL: kopf.PRESENT, names.COMPONENT_LABEL: "progress"})
+def progress_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
+    campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.metrics, "progress")
+
+
+def _unfinished(status: kopf.Status, **_: Any) -> bool:
+    return not Phase(status.get("phase", Phase.PENDING.value)).terminal
+
+
+@kopf.daemon(*CAMPAIGNS, when=_unfinished, cancellation_timeout=5)
+def resync(namespace: str, name: str, memo: kopf.Memo, stopped: kopf.DaemonStopped,
+           **_: Any) -> None:
+    """A slow periodic sync while a campaign runs, in case a watch event was missed."""
+    while not stopped.wait(memo.settings.resync_seconds):
+        campaigns.sync(namespace, name, memo.metrics, "resync")
+
+
+@kopf.on.delete(*CAMPAIGNS)
+def cleanup(namespace: str, name: str, memo: kopf.Memo, logger: logging.Logger,
+            **_: Any) -> None:
+    campaigns.cleanup(namespace, name, memo.metrics, logger)
+

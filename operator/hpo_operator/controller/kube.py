@@ -1,0 +1,154 @@
+"""The only module that talks to the Kubernetes API (through the official client).
+
+Everything returns or takes plain dicts, so the rest of the operator never sees client models, and
+client exceptions become :class:`KubeError` here. Creation is idempotent by contract: an object
+that already exists is not an error (the caller learns whether it was created).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from ..kuberay import names
+
+RAY_GROUP, RAY_VERSION, RAYJOBS = "ray.io", "v1", "rayjobs"
+_MERGE_PATCH = "application/merge-patch+json"
+_lock = threading.Lock()
+
+
+class KubeError(Exception):
+    """An API call failed; ``status`` is the HTTP status (0 when no response came)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@functools.cache
+def _api() -> client.ApiClient:
+    """One client per process: in-cluster credentials in a pod, else the kubeconfig."""
+    with _lock:
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            config.load_kube_config()
+        return client.ApiClient()
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except ApiException as exc:
+        raise KubeError(f"{what}: HTTP {exc.status} {exc.reason}", exc.status or 0) from exc
+
+
+def _core() -> client.CoreV1Api:
+    return client.CoreV1Api(_api())
+
+
+def _custom() -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(_api())
+
+
+def create_if_absent(obj: dict[str, Any]) -> bool:
+    """Create ``obj`` (a ConfigMap or a RayJob); False when it already existed."""
+    meta = obj["metadata"]
+    namespace = meta["namespace"]
+    try:
+        with _translated(f"create {obj['kind']} {namespace}/{meta['name']}"):
+            if obj["kind"] == "ConfigMap":
+                _core().create_namespaced_config_map(namespace, body=obj)
+            elif obj["kind"] == "RayJob":
+                _custom().create_namespaced_custom_object(RAY_GROUP, RAY_VERSION, namespace,
+                                                          RAYJOBS, body=obj)
+            else:
+                raise ValueError(f"no creator for kind {obj['kind']!r}")
+    except KubeError as exc:
+        if exc.status == 409:
+            return False
+        raise
+    return True
+
+
+def get_campaign(namespace: str, name: str) -> dict[str, Any] | None:
+    return _get_custom(names.GROUP, names.VERSION, names.PLURAL, namespace, name)
+
+
+def get_rayjob(namespace: str, name: str) -> dict[str, Any] | None:
+    return _get_custom(RAY_GROUP, RAY_VERSION, RAYJOBS, namespace, name)
+
+
+def _get_custom(group: str, version: str, plural: str, namespace: str,
+                name: str) -> dict[str, Any] | None:
+    try:
+        with _translated(f"get {plural} {namespace}/{name}"):
+            return dict(_custom().get_namespaced_custom_object(group, version, namespace, plural,
+                                                               name))
+    except KubeError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def get_configmap_data(namespace: str, name: str) -> dict[str, str] | None:
+    try:
+        with _translated(f"get ConfigMap {namespace}/{name}"):
+            return dict(_core().read_namespaced_config_map(name, namespace).data or {})
+    except KubeError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def put_configmap_data(namespace: str, name: str, data: dict[str, str],
+                       labels: dict[str, str]) -> None:
+    """Set ``data`` keys on a ConfigMap, creating it when it does not exist yet."""
+    with _translated(f"write ConfigMap {namespace}/{name}"):
+        try:
+            _core().patch_namespaced_config_map(name, namespace, body={"data": data},
+                                                _content_type=_MERGE_PATCH)
+            return
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        _core().create_namespaced_config_map(namespace, body={
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels}, "data": data})
+
+
+def patch_campaign_status(namespace: str, name: str, status: dict[str, Any]) -> None:
+    """The one writer of campaign status (a merge patch of the status subresource)."""
+    with _translated(f"patch status of HPOCampaign {namespace}/{name}"):
+        _custom().patch_namespaced_custom_object_status(
+            names.GROUP, names.VERSION, namespace, names.PLURAL, name, body={"status": status},
+            _content_type=_MERGE_PATCH)
+
+
+def delete_children(namespace: str, campaign: str) -> list[str]:
+    """Delete a campaign's RayJob and ConfigMaps; returns what existed. Owner references do this
+    on a real cluster; doing it explicitly also covers clusters (and emulators) without GC."""
+    deleted = []
+    calls = [
+        (f"RayJob/{names.rayjob_name(campaign)}",
+         lambda: _custom().delete_namespaced_custom_object(
+             RAY_GROUP, RAY_VERSION, namespace, RAYJOBS, names.rayjob_name(campaign))),
+        *[(f"ConfigMap/{cm}", functools.partial(_core().delete_namespaced_config_map, cm, namespace))
+          for cm in (names.manifest_configmap_name(campaign), names.progress_configmap_name(campaign))],
+    ]
+    for what, call in calls:
+        try:
+            with _translated(f"delete {what} in {namespace}"):
+                call()
+            deleted.append(what)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+    return deleted

@@ -1,0 +1,136 @@
+"""The campaign status, computed in one place from what the operator observes. Pure: no I/O.
+
+Inputs are the status the campaign has now, its RayJob (KubeRay's view: is the driver running,
+did it end, how) and the progress the driver last published (trials, best trial, resumes). The
+RayJob decides the phase; the progress fills in the trials. Terminal phases are final, and the best
+trial never gets worse, even when a restarted driver has not yet re-read the finished trials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..campaign.rules import Problem
+from ..campaign.status import TOP_K, CampaignStatus, Phase, TrialSummary, now_iso
+
+# KubeRay's RayJob.status.jobDeploymentStatus values, grouped by what they mean for a campaign.
+_DEPLOYMENT_STARTING = {"", "New", "Initializing", "Waiting", "Suspending", "Suspended"}
+_DEPLOYMENT_RUNNING = {"Running", "Retrying"}
+_DEPLOYMENT_DONE = {"Complete", "Failed", "ValidationFailed"}
+
+# Status fields the driver owns (the operator copies them from the progress ConfigMap): all but
+# those the operator decides, so a field added to the status model flows through by itself.
+_OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials", "completion_time"}
+_DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """Something a user wants to see in ``kubectl get events``."""
+
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+def parse_status(raw: dict[str, Any] | None) -> CampaignStatus:
+    """A status from the API or the progress ConfigMap; a malformed one counts as empty."""
+    try:
+        return CampaignStatus.model_validate(raw or {})
+    except ValidationError:
+        return CampaignStatus()
+
+
+def validation_failed(problems: list[Problem]) -> CampaignStatus:
+    shown = "; ".join(str(p) for p in problems[:10])
+    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+    status = CampaignStatus(phase=Phase.VALIDATION_FAILED,
+                            message=f"spec is invalid: {shown}{more}", completion_time=now_iso())
+    status.set_condition("Valid", False, "InvalidSpec", status.message or "")
+    return status
+
+
+def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,
+         progress: CampaignStatus | None, mode: str) -> CampaignStatus:
+    """The next status. ``mode`` is the objective's (min|max), to compare best trials."""
+    if current.phase.terminal:
+        return current
+    status = current.model_copy(deep=True)
+    status.set_condition("Valid", True, "SpecValid")
+    if progress is not None:
+        _merge_progress(status, progress, mode)
+    if rayjob is None:
+        status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
+        return status
+    status.set_condition("Provisioned", True, "RayJobCreated",
+                         f"RayJob {rayjob.get('metadata', {}).get('name')}")
+    job = rayjob.get("status") or {}
+    deployment, job_status = job.get("jobDeploymentStatus", ""), job.get("jobStatus", "")
+    if deployment in _DEPLOYMENT_DONE or job_status in ("SUCCEEDED", "FAILED", "STOPPED"):
+        if deployment not in _DEPLOYMENT_DONE and job_status != "SUCCEEDED":
+            return status  # the driver failed but KubeRay may still retry it
+        _finish(status, job_status == "SUCCEEDED", job, progress)
+    elif deployment in _DEPLOYMENT_RUNNING or job_status == "RUNNING":
+        status.phase = Phase.RUNNING
+    elif deployment in _DEPLOYMENT_STARTING:
+        status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
+    return status
+
+
+def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str) -> None:
+    for name in _DRIVER_FIELDS:
+        setattr(status, name, getattr(progress, name))
+    status.top_trials = _top(status.top_trials + progress.top_trials, mode)
+    status.best_trial = status.top_trials[0] if status.top_trials else status.best_trial
+    for cond in progress.conditions:
+        if cond.type not in ("Valid", "Provisioned"):
+            status.set_condition(cond.type, cond.status == "True", cond.reason, cond.message)
+
+
+def _top(trials: list[TrialSummary], mode: str) -> list[TrialSummary]:
+    """The K best distinct trials, each at its best value seen so far."""
+    best: dict[str, TrialSummary] = {}
+    sign = 1.0 if mode == "min" else -1.0
+    for trial in trials:
+        seen = best.get(trial.id)
+        if seen is None or sign * trial.metric < sign * seen.metric:
+            best[trial.id] = trial
+    return sorted(best.values(), key=lambda t: sign * t.metric)[:TOP_K]
+
+
+def _finish(status: CampaignStatus, succeeded: bool, job: dict[str, Any],
+            progress: CampaignStatus | None) -> None:
+    status.phase = Phase.SUCCEEDED if succeeded else Phase.FAILED
+    status.completion_time = status.completion_time or now_iso()
+    driver_said = progress.message if progress is not None else None
+    if succeeded:
+        status.message = driver_said or "the driver finished"
+        status.set_condition("Complete", True, "CampaignFinished", status.message)
+        return
+    reason = job.get("reason") or "RayJobFailed"
+    status.message = driver_said or job.get("message") or f"RayJob ended: {reason}"
+    status.set_condition("Complete", True, reason, status.message)
+
+
+def milestones(old: CampaignStatus, new: CampaignStatus) -> list[Milestone]:
+    events = []
+    best, previous = new.best_trial, old.best_trial
+    if best is not None and (previous is None or (best.id, best.metric) != (previous.id, previous.metric)):
+        events.append(Milestone("Normal", "NewBestTrial",
+                                f"trial {best.id}: {new.metric or 'objective'}={best.metric:.6g} "
+                                f"at iteration {best.iteration}, config {best.config}"))
+    if new.resumed > old.resumed:
+        events.append(Milestone("Normal", "ExperimentResumed",
+                                f"the driver restored the Tune experiment (resume #{new.resumed}); "
+                                "finished trials are kept"))
+    if new.phase is not old.phase:
+        if new.phase is Phase.RUNNING:
+            events.append(Milestone("Normal", "Running", "the driver is running trials"))
+        elif new.phase is Phase.SUCCEEDED:
+            events.append(Milestone("Normal", "Succeeded", new.message or "campaign finished"))
+        elif new.phase is Phase.FAILED:
+            events.append(Milestone("Warning", "Failed", new.message or "campaign failed"))
+    return events

@@ -1,0 +1,211 @@
+"""The HPOCampaign CustomResourceDefinition, generated from the pydantic spec model.
+
+``python -m hpo_operator.kuberay.crd > crds/hpocampaigns.hpo.dev.yaml`` writes it; a test fails when
+the committed file drifts from the model. Kubernetes wants a *structural* OpenAPI v3 schema (no
+``$ref``, no ``anyOf`` of types, a type on every node), so pydantic's JSON schema is rewritten:
+references are inlined, optional fields lose their ``null`` branch, and each discriminated union
+(search-space parameters, scheduler, searcher) becomes one object whose ``type`` is an enum, whose
+properties are the union of the variants', and whose per-variant requirements and cross-field
+checks become ``x-kubernetes-validations`` CEL rules. Defaults stay in pydantic (one source).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+
+from ..campaign.spec import CampaignSpec, Metadata
+from ..campaign.status import CampaignStatus
+from . import names
+
+Schema = dict[str, Any]
+
+# Fields whose accepted input is wider than their parsed Python type.
+_OVERRIDES: dict[str, Schema] = {
+    "spec.budget.timeLimit": {"x-kubernetes-int-or-string": True,
+                              "description": "Wall-clock limit for the campaign: seconds, or a "
+                                             "duration such as '30m', '8h' or '1h30m'."},
+}
+_SCALAR_KEYS = ("type", "enum", "minimum", "maximum", "pattern", "minLength", "maxLength",
+                "minItems", "maxItems", "minProperties", "maxProperties", "format")
+
+
+class _Converter:
+    def __init__(self, schema: Schema) -> None:
+        self.defs: dict[str, Schema] = schema.get("$defs", {})
+
+    def resolve(self, node: Schema) -> Schema:
+        while "$ref" in node:
+            target = self.defs[node["$ref"].rsplit("/", 1)[-1]]
+            node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return node
+
+    def convert(self, node: Schema, path: str) -> Schema:
+        if path in _OVERRIDES:
+            return dict(_OVERRIDES[path])
+        node = self.resolve(node)
+        doc = {"description": node["description"]} if node.get("description") else {}
+        if "oneOf" in node:
+            return {**doc, **self.union([self.resolve(v) for v in node["oneOf"]], path)}
+        if "anyOf" in node:
+            branches = [b for b in node["anyOf"] if b.get("type") != "null"]
+            if len(branches) == 1:
+                return {**self.convert(branches[0], path), **doc}
+            # A scalar of several types (a choice value): allowed as is, checked by the model.
+            return {**doc, "x-kubernetes-preserve-unknown-fields": True}
+        if not ({"type", "properties", "const", "enum"} & node.keys()):
+            return {**doc, "x-kubernetes-preserve-unknown-fields": True}  # typed Any: free value
+        out: Schema = dict(doc)
+        for key in _SCALAR_KEYS:
+            if key in node:
+                out[key] = node[key]
+        if "const" in node:
+            out["enum"] = [node["const"]]
+        if "exclusiveMinimum" in node:  # JSON Schema 2020 number -> OpenAPI 3.0 boolean
+            out["minimum"], out["exclusiveMinimum"] = node["exclusiveMinimum"], True
+        if node.get("type") == "array":
+            out["items"] = self.convert(node.get("items", {}), path + "[]")
+        if node.get("type") == "object" or "properties" in node:
+            out["type"] = "object"
+            out.update(self.object(node, path))
+        return out
+
+    def object(self, node: Schema, path: str) -> Schema:
+        out: Schema = {}
+        extra = node.get("additionalProperties")
+        if "properties" in node:
+            out["properties"] = {k: self.convert(v, f"{path}.{k}")
+                                 for k, v in node["properties"].items()}
+            if node.get("required"):
+                out["required"] = list(node["required"])
+            if extra is True:  # a model that keeps unknown keys (e.g. tolerations)
+                out["x-kubernetes-preserve-unknown-fields"] = True
+        elif isinstance(extra, dict) and extra:
+            out["additionalProperties"] = self.convert(extra, path + ".*")
+        else:  # a free-form map such as trainable.config
+            out["x-kubernetes-preserve-unknown-fields"] = True
+        return out
+
+    def union(self, variants: list[Schema], path: str) -> Schema:
+        """One object for a discriminated union: ``type`` enum + every variant's properties."""
+        tags = [v["properties"]["type"]["const"] for v in variants]
+        properties: dict[str, Schema] = {}
+        for variant in variants:
+            for key, prop in variant["properties"].items():
+                if key == "type":
+                    continue
+                converted = self.convert(prop, f"{path}.{key}")
+                if key in properties and properties[key].get("type") != converted.get("type"):
+                    converted["type"] = "number"  # int in one variant, float in another
+                properties.setdefault(key, converted)
+                if converted.get("type") == "number":
+                    properties[key]["type"] = "number"
+        lines = [f"{t}: {v['description']}" for t, v in zip(tags, variants) if v.get("description")]
+        out: Schema = {"type": "object"}
+        if lines:
+            out["description"] = " ".join(lines)
+        out["properties"] = {"type": {"type": "string", "enum": tags}, **properties}
+        out["required"] = ["type"]
+        rules = _variant_rules(variants) + _cross_field_rules(properties)
+        if rules:
+            out["x-kubernetes-validations"] = rules
+        return out
+
+
+def _variant_rules(variants: list[Schema]) -> list[Schema]:
+    rules = []
+    for variant in variants:
+        tag = variant["properties"]["type"]["const"]
+        needed = [k for k in variant.get("required", []) if k != "type"]
+        if needed:
+            has = " && ".join(f"has(self.{k})" for k in needed)
+            rules.append({"rule": f"self.type != '{tag}' || ({has})",
+                          "message": f"type {tag} needs {', '.join(needed)}"})
+    return rules
+
+
+def _cross_field_rules(properties: dict[str, Schema]) -> list[Schema]:
+    """The checks of the model validators that CEL can express on one object."""
+    rules = []
+    if {"min", "max"} <= properties.keys():
+        rules.append({"rule": "!has(self.min) || !has(self.max) || self.min < self.max",
+                      "message": "min must be less than max"})
+    if {"min", "log"} <= properties.keys():
+        rules.append({"rule": "!has(self.log) || !self.log || !has(self.min) || self.min > 0.0",
+                      "message": "a log range needs min > 0"})
+    if "values" in properties:
+        rules.append({"rule": "!has(self.values) || size(self.values) > 0",
+                      "message": "a choice needs at least one value"})
+    if {"gracePeriod", "maxT"} <= properties.keys():
+        rules.append({"rule": "!has(self.gracePeriod) || !has(self.maxT) || "
+                              "self.gracePeriod <= self.maxT",
+                      "message": "gracePeriod must not exceed maxT"})
+    return rules
+
+
+def _name_rules() -> list[Schema]:
+    name = Metadata.model_json_schema()["properties"]["name"]
+    return [
+        {"rule": f"self.metadata.name.size() <= {name['maxLength']}",
+         "message": f"a campaign name has at most {name['maxLength']} characters (its RayJob "
+                    "and Ray pods derive their names from it)"},
+        {"rule": f"self.metadata.name.matches('{name['pattern']}')",
+         "message": "a campaign name is a DNS label: lower-case letters, digits and '-'"},
+    ]
+
+
+def _columns() -> list[Schema]:
+    return [
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Metric", "type": "string", "jsonPath": ".status.metric", "priority": 1},
+        {"name": "Best", "type": "number", "jsonPath": ".status.bestTrial.metric"},
+        {"name": "Completed", "type": "integer", "jsonPath": ".status.trials.completed"},
+        {"name": "Total", "type": "integer", "jsonPath": ".status.trials.total"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ]
+
+
+def build_crd() -> dict[str, Any]:
+    spec_schema = CampaignSpec.model_json_schema(by_alias=True, mode="validation")
+    status_schema = CampaignStatus.model_json_schema(by_alias=True, mode="serialization")
+    root: Schema = {
+        "type": "object",
+        "description": "A hyperparameter optimisation campaign run as a Ray Tune experiment.",
+        "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": _Converter(spec_schema).convert(spec_schema, "spec"),
+            "status": _Converter(status_schema).convert(status_schema, "status"),
+        },
+        "required": ["spec"],
+        "x-kubernetes-validations": _name_rules(),
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{names.PLURAL}.{names.GROUP}",
+                     "labels": {"app.kubernetes.io/part-of": "hpo-operator"}},
+        "spec": {
+            "group": names.GROUP,
+            "names": {"kind": "HPOCampaign", "listKind": "HPOCampaignList",
+                      "plural": names.PLURAL, "singular": names.SINGULAR,
+                      "shortNames": [names.SHORT_NAME], "categories": ["hpo"]},
+            "scope": "Namespaced",
+            "versions": [{"name": names.VERSION, "served": True, "storage": True,
+                          "subresources": {"status": {}},
+                          "additionalPrinterColumns": _columns(),
+                          "schema": {"openAPIV3Schema": root}}],
+        },
+    }
+
+
+def render() -> str:
+    header = ("# Generated from hpo_operator.campaign.spec by `python -m hpo_operator.kuberay.crd`."
+              "\n# Do not edit by hand: a test fails when this file drifts from the model.\n")
+    return header + yaml.safe_dump(build_crd(), sort_keys=False, width=100)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,59 @@
+"""Names and labels of everything a campaign owns on Kubernetes.
+
+Children get deterministic names derived from the campaign's, so that creating them is idempotent
+(a retry or an operator restart finds the object it made before) and so that ``kubectl get`` shows
+what belongs to which campaign without a lookup table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GROUP = "hpo.dev"
+VERSION = "v1alpha1"
+PLURAL = "hpocampaigns"
+SINGULAR = "hpocampaign"
+SHORT_NAME = "hpoc"
+
+CAMPAIGN_LABEL = f"{GROUP}/campaign"
+COMPONENT_LABEL = f"{GROUP}/component"
+MANAGED_BY = ("app.kubernetes.io/managed-by", "hpo-operator")
+
+# Where the driver finds the manifest inside the head pod (a mounted ConfigMap key).
+MANIFEST_DIR = "/etc/hpo"
+MANIFEST_KEY = "campaign.yaml"
+PROGRESS_KEY = "status.json"
+
+
+def rayjob_name(campaign: str) -> str:
+    """The RayJob of a campaign. Campaign names are at most 53 characters (spec.Metadata), so the
+    name and KubeRay's own suffixes on it stay within the 63-character label limit."""
+    return f"{campaign}-tune"
+
+
+def manifest_configmap_name(campaign: str) -> str:
+    return f"{campaign}-manifest"
+
+
+def progress_configmap_name(campaign: str) -> str:
+    return f"{campaign}-progress"
+
+
+def labels(campaign: str, component: str) -> dict[str, str]:
+    return {CAMPAIGN_LABEL: campaign, COMPONENT_LABEL: component, MANAGED_BY[0]: MANAGED_BY[1]}
+
+
+def owner_reference(name: str, uid: str) -> dict[str, Any]:
+    """Makes a child garbage-collected with its campaign. ``controller: true`` marks the campaign
+    as the one object that manages the child, as ``kubectl describe`` shows it."""
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "HPOCampaign", "name": name, "uid": uid,
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def object_meta(name: str, namespace: str, campaign: str, component: str,
+                owner_uid: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": namespace,
+                            "labels": labels(campaign, component)}
+    if owner_uid:
+        meta["ownerReferences"] = [owner_reference(campaign, owner_uid)]
+    return meta

@@ -1,0 +1,214 @@
+"""The RayJob a campaign runs as, and the ConfigMaps around it: pure builders returning dicts.
+
+One RayJob per campaign. It owns its RayCluster (``rayClusterSpec``), so KubeRay creates the
+cluster for the driver and tears it down when the driver ends (``shutdownAfterJobFinishes``). The
+driver is the ordinary ``hpo run`` command; only its inputs differ from a laptop run: the manifest
+comes from a mounted ConfigMap, experiment state goes to storage that outlives the head pod, and
+progress goes to a ConfigMap the operator folds into the campaign's status.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..campaign.spec import Campaign, ClusterResources
+from . import names
+
+GPU_RESOURCE = "nvidia.com/gpu"
+STORAGE_VOLUME = "experiment-storage"
+MANIFEST_VOLUME = "campaign-manifest"
+
+
+@dataclass(frozen=True)
+class ClusterDefaults:
+    """What the campaign spec leaves to the operator's installation (see controller.settings)."""
+
+    image: str = "ghcr.io/hpo-operator/trainer:0.1.0"
+    """Ray image with the trainer installed, for campaigns that name none."""
+    ray_version: str = "2.60.0"
+    """Must match the Ray inside the image; KubeRay uses it to pick start flags."""
+    storage_path: str = "/var/hpo/runs"
+    """Experiment directory inside the Ray pods when spec.storage.path is not set."""
+    driver_service_account: str = "hpo-driver"
+    """Service account of the head pod: the driver writes the progress ConfigMap with it."""
+    deadline_margin_seconds: int = 900
+    """Added to spec.budget.timeLimit for activeDeadlineSeconds: cluster start-up and wind-down."""
+    backoff_limit: int = 2
+    """Driver retries. Each retry restores the Tune experiment from storage (finished trials kept)."""
+    ttl_seconds_after_finished: int = 3600
+    """How long KubeRay keeps a finished job's cluster for log inspection before deleting it."""
+    experiment_checkpoint_seconds: float | None = None
+    """Tune's experiment-state save period (TUNE_GLOBAL_CHECKPOINT_S); None keeps Tune's 'auto'.
+    A shorter period loses less progress when the driver dies."""
+
+
+def storage_path(campaign: Campaign, defaults: ClusterDefaults) -> str:
+    return campaign.spec.storage.path or defaults.storage_path
+
+
+def entrypoint(campaign: Campaign, defaults: ClusterDefaults) -> str:
+    """The driver command. ``--address auto`` joins the RayJob's cluster instead of starting one."""
+    meta = campaign.metadata
+    progress = f"{meta.namespace}/{names.progress_configmap_name(meta.name)}"
+    return shlex.join([
+        "hpo", "run", f"{names.MANIFEST_DIR}/{names.MANIFEST_KEY}",
+        "--storage", storage_path(campaign, defaults),
+        "--progress-configmap", progress,
+        "--address", "auto",
+    ])
+
+
+def manifest_document(campaign: Campaign) -> dict[str, Any]:
+    """The campaign as the driver reads it: the spec plus name and namespace, nothing cluster-made
+    (no uid, no managedFields), so the same file also runs with ``hpo run`` on a laptop."""
+    return {
+        "apiVersion": campaign.api_version, "kind": campaign.kind,
+        "metadata": {"name": campaign.metadata.name, "namespace": campaign.metadata.namespace},
+        "spec": campaign.spec.model_dump(by_alias=True, exclude_none=True, mode="json"),
+    }
+
+
+def build_manifest_configmap(campaign: Campaign, owner_uid: str | None = None) -> dict[str, Any]:
+    meta = campaign.metadata
+    text = yaml.safe_dump(manifest_document(campaign), sort_keys=False)
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": names.object_meta(names.manifest_configmap_name(meta.name), meta.namespace,
+                                      meta.name, "manifest", owner_uid),
+        "data": {names.MANIFEST_KEY: text},
+    }
+
+
+def build_progress_configmap(campaign: Campaign, owner_uid: str | None = None) -> dict[str, Any]:
+    """Created empty by the operator so that it carries the owner reference; the driver fills it."""
+    meta = campaign.metadata
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": names.object_meta(names.progress_configmap_name(meta.name), meta.namespace,
+                                      meta.name, "progress", owner_uid),
+        "data": {},
+    }
+
+
+def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
+                 owner_uid: str | None = None) -> dict[str, Any]:
+    meta = campaign.metadata
+    spec = campaign.spec
+    cluster = spec.resources.cluster
+    job_spec: dict[str, Any] = {
+        "entrypoint": entrypoint(campaign, defaults),
+        "runtimeEnvYAML": yaml.safe_dump({"env_vars": _driver_env(campaign, defaults)},
+                                         sort_keys=True),
+        "shutdownAfterJobFinishes": True,
+        "ttlSecondsAfterFinished": defaults.ttl_seconds_after_finished,
+        "backoffLimit": defaults.backoff_limit,
+        "rayClusterSpec": {
+            "rayVersion": defaults.ray_version,
+            "headGroupSpec": _head_group(campaign, defaults),
+            "workerGroupSpecs": [_worker_group(campaign, defaults)] if cluster.workers else [],
+        },
+    }
+    if spec.budget.time_limit is not None:
+        job_spec["activeDeadlineSeconds"] = (int(spec.budget.time_limit)
+                                             + defaults.deadline_margin_seconds)
+    return {
+        "apiVersion": "ray.io/v1", "kind": "RayJob",
+        "metadata": names.object_meta(names.rayjob_name(meta.name), meta.namespace, meta.name,
+                                      "rayjob", owner_uid),
+        "spec": job_spec,
+    }
+
+
+def _driver_env(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, str]:
+    env = {"HPO_CAMPAIGN": campaign.metadata.name}
+    if defaults.experiment_checkpoint_seconds is not None:
+        env["TUNE_GLOBAL_CHECKPOINT_S"] = f"{defaults.experiment_checkpoint_seconds:g}"
+    return env
+
+
+def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]:
+    cluster = campaign.spec.resources.cluster
+    start_params = {"dashboard-host": "0.0.0.0"}
+    if cluster.workers:
+        start_params["num-cpus"] = "0"  # trials go to the workers; the head keeps the driver
+    resources = {"cpu": _quantity(cluster.head_cpus), "memory": cluster.head_memory}
+    container = {
+        "name": "ray-head", "image": cluster.image or defaults.image,
+        "ports": [{"containerPort": 6379, "name": "gcs"}, {"containerPort": 8265, "name": "dashboard"},
+                  {"containerPort": 10001, "name": "client"}],
+        "resources": {"requests": dict(resources), "limits": dict(resources)},
+        "volumeMounts": [{"name": MANIFEST_VOLUME, "mountPath": names.MANIFEST_DIR, "readOnly": True},
+                         *_storage_mounts(campaign, defaults)],
+    }
+    pod: dict[str, Any] = {
+        "serviceAccountName": defaults.driver_service_account,
+        "containers": [container],
+        "volumes": [{"name": MANIFEST_VOLUME, "configMap": {
+                        "name": names.manifest_configmap_name(campaign.metadata.name)}},
+                    *_storage_volumes(campaign)],
+    }
+    if not cluster.workers:  # the head runs the trials too, so it goes where trials may run
+        pod.update(_placement(cluster))
+    return {"rayStartParams": start_params, "template": {
+        "metadata": {"labels": names.labels(campaign.metadata.name, "ray-head")}, "spec": pod}}
+
+
+def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]:
+    cluster = campaign.spec.resources.cluster
+    requests = {"cpu": _quantity(cluster.cpus_per_worker), "memory": cluster.memory_per_worker}
+    limits = dict(requests)
+    if cluster.gpus_per_worker:
+        limits[GPU_RESOURCE] = str(cluster.gpus_per_worker)  # KubeRay reads num-gpus from here
+    container = {
+        "name": "ray-worker", "image": cluster.image or defaults.image,
+        "resources": {"requests": requests, "limits": limits},
+        "volumeMounts": _storage_mounts(campaign, defaults),
+    }
+    pod: dict[str, Any] = {"containers": [container], "volumes": _storage_volumes(campaign),
+                           **_placement(cluster)}
+    return {
+        "groupName": "gpu-workers" if cluster.gpus_per_worker else "workers",
+        "replicas": cluster.workers, "minReplicas": cluster.workers,
+        "maxReplicas": cluster.workers, "rayStartParams": {},
+        "template": {"metadata": {"labels": names.labels(campaign.metadata.name, "ray-worker")},
+                     "spec": pod},
+    }
+
+
+def _placement(cluster: ClusterResources) -> dict[str, Any]:
+    placement: dict[str, Any] = {}
+    if cluster.node_selector:
+        placement["nodeSelector"] = dict(cluster.node_selector)
+    if cluster.tolerations:
+        placement["tolerations"] = [t.model_dump(exclude_none=True) for t in cluster.tolerations]
+    return placement
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _storage_volumes(campaign: Campaign) -> list[dict[str, Any]]:
+    storage = campaign.spec.storage
+    if storage.volume_claim:
+        return [{"name": STORAGE_VOLUME,
+                 "persistentVolumeClaim": {"claimName": storage.volume_claim}}]
+    if storage.path and _is_uri(storage.path):
+        return []  # object storage: Tune writes there directly
+    # No claim: pod-local scratch. Survives a driver retry in the same pod, not the pod's loss.
+    return [{"name": STORAGE_VOLUME, "emptyDir": {}}]
+
+
+def _storage_mounts(campaign: Campaign, defaults: ClusterDefaults) -> list[dict[str, Any]]:
+    if not _storage_volumes(campaign):
+        return []
+    return [{"name": STORAGE_VOLUME, "mountPath": storage_path(campaign, defaults)}]
+
+
+def _quantity(cpus: float) -> str:
+    """CPU count as a Kubernetes quantity: whole numbers plain, fractions in millicores."""
+    return str(int(cpus)) if float(cpus).is_integer() else f"{int(round(cpus * 1000))}m"

@@ -1,0 +1,84 @@
+"""Fixtures of the operator tests: example campaigns, the KubeRay CRDs, helm, the emulated cluster."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.cluster import ROOT, EmulatedCluster, OperatorProcess
+from tests.support.kuberay_standin import KubeRayStandIn
+
+SHARED = ROOT.parent / "shared"
+KUBERAY_CRDS = SHARED / "kuberay-crds"
+CRD_FILE = ROOT / "crds/hpocampaigns.hpo.dev.yaml"
+
+
+def campaign_doc(name: str = "toy", **spec_overrides: Any) -> dict[str, Any]:
+    """A small valid campaign; the KubeRay-facing sections are filled in."""
+    spec: dict[str, Any] = {
+        "objective": {"metric": "loss", "mode": "min"},
+        "searchSpace": {"x": {"type": "float", "min": 0.0, "max": 1.0}},
+        "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 3}},
+        "budget": {"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
+        "trainable": {"entrypoint": "tests.support.toy_trainable:Quadratic"},
+        "resources": {"perTrial": {"cpu": 1}, "cluster": {"workers": 0}},
+        "runtime": {"reuseActors": False},
+    }
+    spec.update(spec_overrides)
+    return {"apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign",
+            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+
+
+@pytest.fixture(scope="session")
+def kuberay_crd() -> dict[str, Any]:
+    path = KUBERAY_CRDS / "ray.io_rayjobs.yaml"
+    if not path.exists():
+        pytest.fail(f"KubeRay's CRDs are expected in {KUBERAY_CRDS} (a copy of shared/ beside the "
+                    "repository); they are the schema every generated RayJob is checked against")
+    return dict(yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    binary = ROOT / ".tools/helm"
+    if not binary.exists():
+        subprocess.run(["bash", str(ROOT / "scripts/get-helm.sh")], check=True, timeout=300,
+                       capture_output=True)
+    return binary
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluster]:
+    """The emulator with KubeRay's real RayJob CRD and our CRD applied through kubectl."""
+    emulated = EmulatedCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        # `create`, not `apply`: apply would copy the 1.4 MB CRD into an annotation.
+        emulated.kubectl("create", "-f", str(KUBERAY_CRDS / "ray.io_rayjobs.yaml"))
+        emulated.kubectl("apply", "-f", str(CRD_FILE))
+        yield emulated
+    finally:
+        emulated.close()
+
+
+@pytest.fixture(scope="module")
+def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
+    workdir = cluster.workdir / "kuberay"
+    workdir.mkdir()
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(ROOT)).start()
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(cluster: EmulatedCluster, standin: KubeRayStandIn) -> Iterator[OperatorProcess]:
+    # A short experiment-checkpoint period so that a killed driver loses little (passed to the
+    # driver through the RayJob's runtime env, as on a cluster).
+    process = OperatorProcess(cluster, {"HPO_EXPERIMENT_CHECKPOINT_SECONDS": "1",
+                                        "HPO_RESYNC_SECONDS": "5"}).start()
+    yield process
+    process.stop()

@@ -1,0 +1,138 @@
+"""The Helm chart, with a real helm binary: lint, render, and validate every rendered object."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from .conftest import CRD_FILE
+
+ROOT = CRD_FILE.parents[1]
+CHART = ROOT / "charts/hpo-operator"
+KUBE_VERSION = "1.30.0"
+VALUES = {
+    "default": [],
+    "namespaced": ["--set", "rbac.scope=namespaced", "--set", "watchNamespaces={team-a,team-b}"],
+    "monitoring": ["--set", "metrics.serviceMonitor.enabled=true",
+                   "--set", "campaigns.experimentCheckpointSeconds=30"],
+}
+
+
+def helm_run(helm: Path, *args: str) -> str:
+    done = subprocess.run([str(helm), *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def render(helm: Path, variant: str) -> list[dict[str, Any]]:
+    out = helm_run(helm, "template", "hpo", str(CHART), "--namespace", "hpo-system",
+                   "--include-crds", *VALUES[variant])
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+@pytest.mark.parametrize("variant", sorted(VALUES))
+def test_helm_lint(helm: Path, variant: str) -> None:
+    assert "0 chart(s) failed" in helm_run(helm, "lint", "--strict", str(CHART), *VALUES[variant])
+
+
+@pytest.mark.parametrize("variant", sorted(VALUES))
+def test_rendered_objects_validate(helm: Path, variant: str) -> None:
+    docs = render(helm, variant)
+    for doc in docs:
+        if doc["kind"] == "CustomResourceDefinition":
+            assert doc == yaml.safe_load(CRD_FILE.read_text())
+        elif doc["kind"] == "ServiceMonitor":
+            assert doc["spec"]["endpoints"][0]["port"] == "metrics"
+        else:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+    kinds = [d["kind"] for d in docs]
+    assert {"Deployment", "ServiceAccount", "Service", "CustomResourceDefinition"} <= set(kinds)
+    assert ("ServiceMonitor" in kinds) == (variant == "monitoring")
+
+
+def test_validation_is_not_vacuous() -> None:
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+           "spec": {"replicas": "one", "selector": {}, "template": {}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, KUBE_VERSION, strict=True)
+
+
+def test_pod_runs_restricted(helm: Path) -> None:
+    [deploy] = [d for d in render(helm, "default") if d["kind"] == "Deployment"]
+    pod = deploy["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    [container] = pod["containers"]
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False,
+                                            "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}}
+    assert container["args"][0] == "operator"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert "HPO_NAMESPACES" not in env and env["HPO_METRICS_PORT"] == "9090"
+
+
+def _rules(docs: list[dict[str, Any]], kind: str) -> set[tuple[str, str, str]]:
+    return {(group, resource, verb)
+            for d in docs if d["kind"] == kind and not d["metadata"]["name"].endswith("-crds")
+            and d["metadata"]["name"] != "hpo-driver"
+            for rule in d["rules"] for group in rule["apiGroups"]
+            for resource in rule["resources"] for verb in rule["verbs"]}
+
+
+def test_rbac_grants_only_what_the_operator_uses(helm: Path) -> None:
+    rules = _rules(render(helm, "default"), "ClusterRole")
+    assert ("ray.io", "rayjobs", "create") in rules
+    assert ("hpo.dev", "hpocampaigns/status", "patch") in rules
+    assert not any(verb in ("*", "update", "deletecollection") for _, _, verb in rules)
+    assert not any(resource in ("secrets", "pods", "*") for _, resource, _ in rules)
+    assert ("hpo.dev", "hpocampaigns", "create") not in rules  # users create campaigns
+
+
+def test_namespaced_mode_uses_roles(helm: Path) -> None:
+    docs = render(helm, "namespaced")
+    roles = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "hpo-hpo-operator"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    cluster_rules = {(r["metadata"]["name"], res) for r in docs if r["kind"] == "ClusterRole"
+                     for rule in r["rules"] for res in rule["resources"]}
+    assert cluster_rules == {("hpo-hpo-operator-crds", "customresourcedefinitions")}
+    [deploy] = [d for d in docs if d["kind"] == "Deployment"]
+    env = {e["name"]: e["value"] for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["HPO_NAMESPACES"] == "team-a,team-b"
+    drivers = [d["metadata"]["namespace"] for d in docs
+               if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == "hpo-driver"]
+    assert sorted(drivers) == ["team-a", "team-b"]
+
+
+def test_every_value_is_documented() -> None:
+    """helm-docs style: each leaf value, or a map it belongs to, has a ``# --`` comment."""
+    undocumented, stack = [], []  # stack: (indent, documented) of the enclosing keys
+    comment = False
+    for line in (CHART / "values.yaml").read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("# --"):
+            comment = True
+        if not stripped or stripped.startswith("#") or stripped.startswith("-"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        key, _, value = stripped.partition(":")
+        documented = comment or any(doc for _, doc in stack)
+        if value.strip() and not documented:
+            undocumented.append(key)
+        stack.append((indent, documented))
+        comment = False
+    assert undocumented == []
+
+
+def test_notes_tell_how_to_submit_a_campaign(helm: Path) -> None:
+    out = subprocess.run([str(helm), "install", "hpo", str(CHART), "--dry-run=client",
+                          "--namespace", "hpo-system"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "kubectl apply" in out.stdout and "kubectl get hpoc" in out.stdout

@@ -1,0 +1,169 @@
+"""End to end on the Kubernetes emulator: real kubectl, a real ``hpo operator`` (kopf) process and
+the KubeRay stand-in running each RayJob's real entrypoint on local Ray.
+
+One campaign goes through a rough life (module fixture ``lifecycle``): its driver is killed
+mid-run, so the RayJob retry must resume the Tune experiment, and the operator is killed and
+restarted while the retry runs. The tests below then check one behaviour each on what happened.
+Starting Ray dominates the cost, so the scenario runs once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.cluster import EmulatedCluster, OperatorProcess, wait_for
+from tests.support.kuberay_standin import KubeRayStandIn
+
+from .conftest import campaign_doc
+
+pytestmark = pytest.mark.k8s
+TRIALS = 6
+
+
+def apply(cluster: EmulatedCluster, doc: dict[str, Any]) -> None:
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc))
+
+
+def jsonpath(cluster: EmulatedCluster, name: str, path: str) -> str:
+    return cluster.kubectl("get", "hpoc", name, "-o", f"jsonpath={{{path}}}", check=False)
+
+
+def phase_is(cluster: EmulatedCluster, name: str, *phases: str) -> str | None:
+    phase = jsonpath(cluster, name, ".status.phase")
+    return phase if phase in phases else None
+
+
+def rayjobs(cluster: EmulatedCluster) -> list[str]:
+    return [j["metadata"]["name"] for j in (cluster.get_json("rayjobs") or {}).get("items", [])]
+
+
+def events(cluster: EmulatedCluster, name: str) -> list[dict[str, Any]]:
+    items = (cluster.get_json("events") or {}).get("items", [])
+    return [e for e in items if e.get("involvedObject", {}).get("name") == name]
+
+
+def journal(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        return []
+    return [(w[0], w[1]) for w in (ln.split() for ln in path.read_text().splitlines()) if len(w) == 2]
+
+
+@dataclass
+class Lifecycle:
+    phase: str
+    best_trial: dict[str, Any]
+    status: dict[str, Any]
+    finished_before_kill: set[str]
+    journal: list[tuple[str, str]]
+    rayjobs_seen: list[list[str]]
+    events: list[dict[str, Any]]
+    attempts: int
+    metrics: str
+
+
+@pytest.fixture(scope="module")
+def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: KubeRayStandIn,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
+    log = tmp_path_factory.mktemp("toy") / "journal.txt"
+    apply(cluster, campaign_doc(
+        "toy", budget={"trials": TRIALS, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
+        trainable={"entrypoint": "tests.support.toy_trainable:Quadratic",
+                   "config": {"journal": str(log), "step_seconds": 0.5}}))
+    seen = [rayjobs(cluster)]
+    wait_for(lambda: phase_is(cluster, "toy", "Running"), 60, "phase Running")
+    wait_for(lambda: sum(k == "done" for k, _ in journal(log)) >= 2, 120, "two finished trials")
+    time.sleep(2.5)  # > the 1 s experiment checkpoint period the operator gives the driver
+    finished = {t for k, t in journal(log) if k == "done"}
+    standin.kill_driver("default/toy-tune")  # the head pod dies; KubeRay retries the driver
+
+    wait_for(lambda: standin.attempts.get("default/toy-tune") == 2, 30, "the driver retry")
+    seen.append(rayjobs(cluster))
+    operator.kill()  # while the retry runs: the new operator must adopt, not re-create
+    operator.start()
+    phase = wait_for(lambda: phase_is(cluster, "toy", "Succeeded", "Failed"), 180, "a final phase")
+    seen.append(rayjobs(cluster))
+    yield Lifecycle(
+        phase=phase, best_trial=json.loads(jsonpath(cluster, "toy", ".status.bestTrial")),
+        status=(cluster.get_json("hpocampaign", "toy") or {}).get("status", {}),
+        finished_before_kill=finished, journal=journal(log), rayjobs_seen=seen,
+        events=events(cluster, "toy"), attempts=standin.attempts["default/toy-tune"],
+        metrics=operator.metrics())
+
+
+def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -> None:
+    assert lifecycle.phase == "Succeeded", lifecycle.status
+    best = lifecycle.best_trial
+    assert set(best) >= {"id", "config", "metric", "iteration"}
+    assert 0.0 <= best["config"]["x"] <= 1.0
+    assert best["metric"] == min(t["metric"] for t in lifecycle.status["topTrials"])
+    assert lifecycle.status["trials"]["completed"] == TRIALS
+    assert lifecycle.status["trials"]["total"] == TRIALS
+    assert lifecycle.status["message"].startswith("best loss")
+    reasons = [e["reason"] for e in lifecycle.events]
+    assert {"Provisioned", "Running", "NewBestTrial", "Succeeded"} <= set(reasons), reasons
+
+
+def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifecycle) -> None:
+    assert lifecycle.attempts == 2
+    assert lifecycle.status["resumed"] >= 1
+    assert lifecycle.status["conditions"]  # the driver's Resumed condition is folded in
+    resumed = next(c for c in lifecycle.status["conditions"] if c["type"] == "Resumed")
+    assert resumed["status"] == "True"
+    starts = [t for k, t in lifecycle.journal if k == "start"]
+    assert lifecycle.finished_before_kill and all(
+        starts.count(t) == 1 for t in lifecycle.finished_before_kill), lifecycle.journal
+    assert len(set(starts)) == TRIALS
+    assert "ExperimentResumed" in [e["reason"] for e in lifecycle.events]
+
+
+def test_operator_restart_creates_nothing_twice(lifecycle: Lifecycle) -> None:
+    assert lifecycle.rayjobs_seen[1:] == [["toy-tune"], ["toy-tune"]]
+    reasons = [e["reason"] for e in lifecycle.events]
+    assert reasons.count("Provisioned") == 1 and reasons.count("Succeeded") == 1, reasons
+
+
+def test_metrics_are_served_over_http(lifecycle: Lifecycle) -> None:
+    scrape = lifecycle.metrics
+    assert 'hpo_campaigns{phase="Succeeded"} 1.0' in scrape
+    assert re.search(r'hpo_campaign_trials\{campaign="toy",namespace="default",state="completed"\} '
+                     rf'{TRIALS}\.0', scrape), scrape
+    value = re.search(r'hpo_campaign_best_objective\{campaign="toy",metric="loss",'
+                      r'namespace="default"\} (\S+)', scrape)
+    assert value and float(value.group(1)) == pytest.approx(lifecycle.best_trial["metric"])
+    assert re.search(r'hpo_reconcile_duration_seconds_count\{trigger="\w+"\} [1-9]', scrape)
+    assert "# TYPE hpo_reconcile_errors_total counter" in scrape
+
+
+def test_deleting_the_campaign_removes_its_children(cluster: EmulatedCluster,
+                                                    lifecycle: Lifecycle) -> None:
+    # --wait=false: the emulator's watches ignore field selectors, which kubectl's wait needs.
+    cluster.kubectl("delete", "hpocampaign", "toy", "--wait=false")
+    wait_for(lambda: cluster.get_json("hpocampaign", "toy") is None, 30, "the campaign to go")
+    wait_for(lambda: "toy-tune" not in rayjobs(cluster), 30, "the RayJob to go with it")
+    assert cluster.get_json("configmap", "toy-progress") is None
+    assert cluster.get_json("configmap", "toy-manifest") is None
+
+
+def test_invalid_campaign_ends_validation_failed_with_a_warning_event(
+        cluster: EmulatedCluster, operator: OperatorProcess) -> None:
+    # A rule the CRD schema cannot express (it spans two sections), so only the operator sees it.
+    apply(cluster, campaign_doc("broken", trainable={
+        "entrypoint": "tests.support.toy_trainable:Quadratic", "config": {"x": 0.5}}))
+    wait_for(lambda: phase_is(cluster, "broken", "ValidationFailed"), 30, "ValidationFailed")
+    message = jsonpath(cluster, "broken", ".status.message")
+    assert "spec.trainable.config.x" in message and "also in spec.searchSpace" in message
+    warning = wait_for(lambda: [e for e in events(cluster, "broken")
+                                if e["type"] == "Warning" and e["reason"] == "ValidationFailed"],
+                       30, "the Warning event")
+    assert "spec.trainable.config.x" in warning[0]["message"]
+    assert "broken-tune" not in rayjobs(cluster)
+    assert cluster.get_json("configmap", "broken-manifest") is None

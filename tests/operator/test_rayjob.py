@@ -1,0 +1,131 @@
+"""The RayJob builder: checked against KubeRay's real CRD schema and for what the operator relies on."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from hpo_operator.campaign.manifest import parse_campaign
+from hpo_operator.kuberay import names
+from hpo_operator.kuberay.rayjob import ClusterDefaults, build_rayjob
+from hpo_operator.kuberay.render import build_objects, render_yaml
+
+from .conftest import campaign_doc
+
+GPU_CLUSTER = {"cluster": {"image": "registry.example/trainer:1", "workers": 3, "gpusPerWorker": 4,
+                           "cpusPerWorker": 7.5, "memoryPerWorker": "30Gi",
+                           "nodeSelector": {"gpu": "a100"},
+                           "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                            "effect": "NoSchedule"}]},
+               "perTrial": {"cpu": 2, "gpu": 1}}
+
+CAMPAIGNS = {
+    "head-only": campaign_doc("head-only"),
+    "gpu-workers": campaign_doc("gpu-workers", resources=GPU_CLUSTER,
+                                budget={"trials": 64, "timeLimit": "8h"},
+                                storage={"path": "/mnt/hpo", "volumeClaim": "hpo-runs"}),
+    "object-store": campaign_doc("object-store", storage={"path": "s3://bucket/hpo"},
+                                 budget={"trials": 8, "timeLimit": 600}),
+}
+
+
+def rayjob_validator(kuberay_crd: dict[str, Any]) -> jsonschema.Draft4Validator:
+    version = next(v for v in kuberay_crd["spec"]["versions"] if v["name"] == "v1")
+    return jsonschema.Draft4Validator(version["schema"]["openAPIV3Schema"])
+
+
+@pytest.mark.parametrize("key", sorted(CAMPAIGNS))
+def test_rayjob_validates_against_kuberay_crd(key: str, kuberay_crd: dict[str, Any]) -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS[key]), ClusterDefaults(), owner_uid="u-1")
+    errors = [f"{'.'.join(map(str, e.path))}: {e.message}"
+              for e in rayjob_validator(kuberay_crd).iter_errors(job)]
+    assert errors == []
+
+
+def test_a_schema_violation_is_caught(kuberay_crd: dict[str, Any]) -> None:
+    """The validator is not vacuous: a wrong type in the RayJob fails it."""
+    job = build_rayjob(parse_campaign(CAMPAIGNS["head-only"]), ClusterDefaults())
+    job["spec"]["backoffLimit"] = "two"
+    assert not rayjob_validator(kuberay_crd).is_valid(job)
+
+
+def test_gpu_workers_are_sized_from_the_spec() -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS["gpu-workers"]), ClusterDefaults())
+    cluster = job["spec"]["rayClusterSpec"]
+    [group] = cluster["workerGroupSpecs"]
+    assert group["replicas"] == group["minReplicas"] == group["maxReplicas"] == 3
+    pod = group["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["image"] == "registry.example/trainer:1"
+    assert container["resources"]["limits"] == {"cpu": "7500m", "memory": "30Gi",
+                                                "nvidia.com/gpu": "4"}
+    assert pod["nodeSelector"] == {"gpu": "a100"}
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert cluster["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    assert "nodeSelector" not in cluster["headGroupSpec"]["template"]["spec"]
+    # The PVC holds the experiment on head and workers, at the storage path.
+    for spec in (pod, cluster["headGroupSpec"]["template"]["spec"]):
+        assert {"name": "experiment-storage",
+                "persistentVolumeClaim": {"claimName": "hpo-runs"}} in spec["volumes"]
+        assert {"name": "experiment-storage", "mountPath": "/mnt/hpo"} in \
+            spec["containers"][0]["volumeMounts"]
+
+
+def test_head_only_cluster_runs_trials_on_the_head() -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS["head-only"]), ClusterDefaults(image="img:2"))
+    cluster = job["spec"]["rayClusterSpec"]
+    assert cluster["workerGroupSpecs"] == []
+    assert "num-cpus" not in cluster["headGroupSpec"]["rayStartParams"]
+    assert cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] == "img:2"
+
+
+def test_entrypoint_deadlines_and_ownership() -> None:
+    campaign = parse_campaign(CAMPAIGNS["gpu-workers"])
+    job = build_rayjob(campaign, ClusterDefaults(deadline_margin_seconds=100, backoff_limit=4),
+                       owner_uid="uid-9")
+    spec = job["spec"]
+    assert shlex.split(spec["entrypoint"]) == [
+        "hpo", "run", "/etc/hpo/campaign.yaml", "--storage", "/mnt/hpo",
+        "--progress-configmap", "default/gpu-workers-progress", "--address", "auto"]
+    assert spec["activeDeadlineSeconds"] == 8 * 3600 + 100
+    assert spec["backoffLimit"] == 4 and spec["shutdownAfterJobFinishes"] is True
+    meta = job["metadata"]
+    assert meta["name"] == "gpu-workers-tune"
+    assert meta["labels"][names.CAMPAIGN_LABEL] == "gpu-workers"
+    assert meta["ownerReferences"] == [{
+        "apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign", "name": "gpu-workers",
+        "uid": "uid-9", "controller": True, "blockOwnerDeletion": True}]
+    # Deterministic: the same campaign gives the same object (create-if-absent relies on it).
+    assert build_rayjob(campaign, ClusterDefaults(deadline_margin_seconds=100, backoff_limit=4),
+                        owner_uid="uid-9") == job
+
+
+def test_no_deadline_without_a_time_limit_and_checkpoint_period_in_runtime_env() -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS["head-only"]),
+                       ClusterDefaults(experiment_checkpoint_seconds=1.5))
+    assert "activeDeadlineSeconds" not in job["spec"]
+    env = yaml.safe_load(job["spec"]["runtimeEnvYAML"])["env_vars"]
+    assert env == {"HPO_CAMPAIGN": "head-only", "TUNE_GLOBAL_CHECKPOINT_S": "1.5"}
+
+
+def test_manifest_configmap_round_trips_to_the_same_campaign() -> None:
+    campaign = parse_campaign(CAMPAIGNS["gpu-workers"])
+    manifest, progress, job = build_objects(campaign, owner_uid="u")
+    mounted = yaml.safe_load(manifest["data"][names.MANIFEST_KEY])
+    assert parse_campaign(mounted) == campaign
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    assert {"name": "campaign-manifest",
+            "configMap": {"name": manifest["metadata"]["name"]}} in head["volumes"]
+    assert progress["metadata"]["labels"][names.COMPONENT_LABEL] == "progress"
+
+
+def test_render_yaml_prints_every_object() -> None:
+    docs = [d for d in yaml.safe_load_all(render_yaml(parse_campaign(CAMPAIGNS["head-only"]))) if d]
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("ConfigMap", "head-only-manifest"), ("ConfigMap", "head-only-progress"),
+        ("RayJob", "head-only-tune")]
+    assert all("ownerReferences" not in d["metadata"] for d in docs)

@@ -1,0 +1,146 @@
+"""The status fold, milestones, settings and metrics: pure, no cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from prometheus_client import generate_latest
+
+from hpo_operator.campaign.rules import Problem
+from hpo_operator.campaign.status import CampaignStatus, Phase, TrialCounts, TrialSummary
+from hpo_operator.controller import reconcile
+from hpo_operator.controller.metrics import Metrics
+from hpo_operator.controller.settings import ConfigurationError, OperatorSettings
+
+
+def rayjob(deployment: str = "", job: str = "", **extra: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "c-tune"},
+            "status": {"jobDeploymentStatus": deployment, "jobStatus": job, **extra}}
+
+
+def trial(tid: str, metric: float) -> TrialSummary:
+    return TrialSummary(id=tid, config={"x": metric}, metric=metric, iteration=3)
+
+
+def progress(*trials: TrialSummary, resumed: int = 0, message: str | None = None,
+             completed: int = 0) -> CampaignStatus:
+    top = sorted(trials, key=lambda t: t.metric)
+    return CampaignStatus(phase=Phase.RUNNING, top_trials=top, best_trial=top[0] if top else None,
+                          resumed=resumed, message=message, metric="loss",
+                          trials=TrialCounts(total=len(trials), completed=completed))
+
+
+@pytest.mark.parametrize("deployment, job, phase", [
+    ("", "", Phase.PROVISIONING),
+    ("Initializing", "", Phase.PROVISIONING),
+    ("Running", "RUNNING", Phase.RUNNING),
+    ("Retrying", "FAILED", Phase.RUNNING),
+    ("Running", "FAILED", Phase.RUNNING),  # KubeRay has not decided on a retry yet
+    ("Complete", "SUCCEEDED", Phase.SUCCEEDED),
+    ("Failed", "FAILED", Phase.FAILED),
+    ("Complete", "FAILED", Phase.FAILED),
+])
+def test_phase_follows_the_rayjob(deployment: str, job: str, phase: Phase) -> None:
+    start = CampaignStatus(phase=Phase.RUNNING if phase is Phase.RUNNING else Phase.PENDING)
+    assert reconcile.fold(start, rayjob(deployment, job), None, "min").phase is phase
+
+
+def test_no_rayjob_yet_is_provisioning() -> None:
+    assert reconcile.fold(CampaignStatus(), None, None, "min").phase is Phase.PROVISIONING
+
+
+def test_terminal_phases_are_final() -> None:
+    done = CampaignStatus(phase=Phase.SUCCEEDED, message="ok")
+    assert reconcile.fold(done, rayjob("Running", "RUNNING"), progress(trial("a", 1)), "min") == done
+
+
+def test_progress_fills_trials_and_best() -> None:
+    status = reconcile.fold(CampaignStatus(), rayjob("Running", "RUNNING"),
+                            progress(trial("a", 0.5), trial("b", 0.2), completed=2), "min")
+    assert status.best_trial is not None and status.best_trial.id == "b"
+    assert status.trials.completed == 2 and status.metric == "loss"
+    assert status.condition("Provisioned") is not None
+
+
+def test_best_trial_survives_a_restarted_driver() -> None:
+    """After a retry the new driver publishes before it re-reads finished trials."""
+    before = reconcile.fold(CampaignStatus(), rayjob("Running", "RUNNING"),
+                            progress(trial("a", 0.1), trial("b", 0.3)), "min")
+    after = reconcile.fold(before, rayjob("Running", "RUNNING"),
+                           progress(trial("c", 0.2), resumed=1), "min")
+    assert after.best_trial is not None and after.best_trial.id == "a"
+    assert [t.id for t in after.top_trials] == ["a", "c", "b"]
+    assert after.resumed == 1
+
+
+def test_top_trials_stay_bounded_and_respect_max_mode() -> None:
+    many = [trial(f"t{i}", float(i)) for i in range(50)]
+    status = reconcile.fold(CampaignStatus(), rayjob("Running", "RUNNING"), progress(*many), "max")
+    assert [t.id for t in status.top_trials] == ["t49", "t48", "t47", "t46", "t45"]
+    assert status.best_trial is not None and status.best_trial.id == "t49"
+
+
+def test_failure_message_comes_from_the_driver_then_kuberay() -> None:
+    failed = reconcile.fold(CampaignStatus(), rayjob("Failed", "FAILED", reason="AppFailed",
+                                                     message="exit 1"),
+                            progress(message="every trial failed"), "min")
+    assert failed.message == "every trial failed"
+    assert failed.condition("Complete").reason == "AppFailed"  # type: ignore[union-attr]
+    assert reconcile.fold(CampaignStatus(), rayjob("Failed", "FAILED", message="deadline"),
+                          None, "min").message == "deadline"
+
+
+def test_validation_failed_lists_problems() -> None:
+    status = reconcile.validation_failed([Problem("spec.budget.trials", "must be positive", 0)])
+    assert status.phase is Phase.VALIDATION_FAILED and status.phase.terminal
+    assert "spec.budget.trials: must be positive (got 0)" in (status.message or "")
+    assert status.condition("Valid").status == "False"  # type: ignore[union-attr]
+
+
+def test_milestones() -> None:
+    old = CampaignStatus(phase=Phase.PROVISIONING)
+    new = reconcile.fold(old, rayjob("Running", "RUNNING"), progress(trial("a", 0.4)), "min")
+    assert [m.reason for m in reconcile.milestones(old, new)] == ["NewBestTrial", "Running"]
+    assert reconcile.milestones(new, new) == []  # nothing new: no events (restart-safe)
+    resumed = reconcile.fold(new, rayjob("Running", "RUNNING"),
+                             progress(trial("a", 0.4), resumed=1), "min")
+    assert [m.reason for m in reconcile.milestones(new, resumed)] == ["ExperimentResumed"]
+    failed = reconcile.fold(new, rayjob("Failed", "FAILED"), None, "min")
+    assert [(m.type, m.reason) for m in reconcile.milestones(new, failed)] == [("Warning", "Failed")]
+
+
+def test_malformed_progress_counts_as_empty() -> None:
+    assert reconcile.parse_status({"phase": "Exploded"}) == CampaignStatus()
+
+
+def test_settings_from_env() -> None:
+    s = OperatorSettings.from_env({"HPO_NAMESPACES": "a, b", "HPO_METRICS_PORT": "9100",
+                                   "HPO_EXPERIMENT_CHECKPOINT_SECONDS": "2.5", "HPO_IMAGE": "i:1",
+                                   "HPO_BACKOFF_LIMIT": ""})
+    assert s.namespaces == ("a", "b") and s.metrics_port == 9100
+    defaults = s.cluster_defaults()
+    assert defaults.image == "i:1" and defaults.experiment_checkpoint_seconds == 2.5
+    assert defaults.backoff_limit == OperatorSettings().backoff_limit
+    with pytest.raises(ConfigurationError, match="HPO_METRICS_PORT"):
+        OperatorSettings.from_env({"HPO_METRICS_PORT": "ninety"})
+
+
+def test_metrics_follow_campaigns_and_forget_deleted_ones() -> None:
+    metrics = Metrics()
+    status = progress(trial("a", 0.25), completed=1)
+    metrics.observe("ns", "c1", status)
+    metrics.observe("ns", "c2", CampaignStatus(phase=Phase.FAILED))
+    text = generate_latest(metrics.registry).decode()
+    assert 'hpo_campaigns{phase="Running"} 1.0' in text
+    assert 'hpo_campaigns{phase="Failed"} 1.0' in text
+    assert 'hpo_campaign_best_objective{campaign="c1",metric="loss",namespace="ns"} 0.25' in text
+    assert 'hpo_campaign_trials{campaign="c1",namespace="ns",state="completed"} 1.0' in text
+    with pytest.raises(RuntimeError), metrics.timed("rayjob"):
+        raise RuntimeError("boom")
+    metrics.forget("ns", "c1")
+    text = generate_latest(metrics.registry).decode()
+    assert 'campaign="c1"' not in text
+    assert 'hpo_campaigns{phase="Running"} 0.0' in text
+    assert 'hpo_reconcile_errors_total{trigger="rayjob"} 1.0' in text
+    assert 'hpo_reconcile_duration_seconds_count{trigger="rayjob"} 1.0' in text

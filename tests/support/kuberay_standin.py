@@ -1,0 +1,151 @@
+"""A *stand-in* for the KubeRay controller, for the end-to-end tests on the Kubernetes emulator.
+
+It watches RayJobs (by polling the emulator's API) and does for each what KubeRay does, minus the
+pods: it reads the manifest ConfigMap the head pod would mount, runs the RayJob's real entrypoint
+as a local subprocess (its own Ray on this machine, with ``--address auto`` dropped, the mount and
+storage paths mapped to local directories, and the runtime env's variables set), retries it up to
+``backoffLimit`` times, and writes ``status.jobDeploymentStatus``/``jobStatus`` as KubeRay would.
+Storage outlives a driver attempt, as a PersistentVolumeClaim does. Deleting the RayJob kills its
+driver, as deleting the owned RayCluster would.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+RAYJOBS = "/apis/ray.io/v1/rayjobs"
+
+
+class KubeRayStandIn:
+    def __init__(self, server: str, kubeconfig: Path, workdir: Path, pythonpath: str) -> None:
+        self.server, self.kubeconfig, self.workdir = server, kubeconfig, workdir
+        self.pythonpath = pythonpath
+        self.drivers: dict[str, subprocess.Popen[bytes]] = {}
+        self.attempts: dict[str, int] = {}
+        self._seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kuberay-standin", daemon=True)
+
+    def start(self) -> KubeRayStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for key in list(self.drivers):
+            self.kill_driver(key)
+
+    def kill_driver(self, key: str) -> None:
+        """SIGKILL the driver's whole process group (driver + its local Ray), like a lost pod."""
+        proc = self.drivers.get(key)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+    # -- the controller loop -----------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                items = requests.get(self.server + RAYJOBS, timeout=5).json().get("items", [])
+            except (requests.RequestException, ValueError):
+                continue
+            present = set()
+            for job in items:
+                key = f"{job['metadata']['namespace']}/{job['metadata']['name']}"
+                present.add(key)
+                if key not in self._seen and not (job.get("status") or {}).get("jobDeploymentStatus"):
+                    self._seen.add(key)
+                    threading.Thread(target=self._run, args=(job, key), daemon=True).start()
+            for key in set(self.drivers) - present:  # RayJob deleted: its cluster goes away
+                self.kill_driver(key)
+
+    def _run(self, job: dict[str, Any], key: str) -> None:
+        spec = job["spec"]
+        self._patch(key, {"jobDeploymentStatus": "Initializing", "jobStatus": ""})
+        command, env = self._command(job, key)
+        retries = int(spec.get("backoffLimit", 0))
+        for attempt in range(retries + 1):
+            self.attempts[key] = attempt + 1
+            self._patch(key, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING",
+                              "failed": attempt, "startTime": _now()})
+            log = open(self.workdir / f"{key.replace('/', '_')}.driver-{attempt}.log", "wb")
+            proc = subprocess.Popen(command, env=env, cwd=self.workdir, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            self.drivers[key] = proc
+            code = proc.wait()
+            log.close()
+            if code == 0:
+                self._patch(key, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED",
+                                  "succeeded": 1, "endTime": _now()})
+                return
+            if self._stop.is_set() or not self._exists(key):
+                return
+            if attempt < retries:
+                self._patch(key, {"jobDeploymentStatus": "Retrying", "jobStatus": "FAILED",
+                                  "failed": attempt + 1})
+        self._patch(key, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED",
+                          "reason": "AppFailed", "endTime": _now(),
+                          "message": f"driver exited with code {code} after {retries + 1} attempts"})
+
+    def _command(self, job: dict[str, Any], key: str) -> tuple[list[str], dict[str, str]]:
+        """The entrypoint with this machine's paths, and the environment the driver would get."""
+        namespace = job["metadata"]["namespace"]
+        head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+        local = self.workdir / key.replace("/", "_")
+        mounts = {m["name"]: m["mountPath"] for m in head["containers"][0].get("volumeMounts", [])}
+        replacements = {}
+        for volume in head.get("volumes", []):
+            if "configMap" in volume and volume["name"] in mounts:  # materialise the mount
+                target = local / "mounts" / volume["name"]
+                target.mkdir(parents=True, exist_ok=True)
+                cm = requests.get(f"{self.server}/api/v1/namespaces/{namespace}/configmaps/"
+                                  f"{volume['configMap']['name']}", timeout=5).json()
+                for file, text in (cm.get("data") or {}).items():
+                    (target / file).write_text(text)
+                replacements[mounts[volume["name"]]] = str(target)
+        argv = shlex.split(job["spec"]["entrypoint"])
+        argv[0] = str(Path(sys.executable).with_name(argv[0]))
+        out: list[str] = []
+        args = iter(argv)
+        for arg in args:
+            if arg == "--address":
+                next(args)  # the driver starts its own local Ray here
+            elif arg == "--storage":
+                out += [arg, str(local / "storage")]
+                next(args)
+            else:
+                for remote, here in replacements.items():
+                    arg = arg.replace(remote, here) if arg.startswith(remote) else arg
+                out.append(arg)
+        runtime_env = yaml.safe_load(job["spec"].get("runtimeEnvYAML") or "{}") or {}
+        env = {**os.environ, **{k: str(v) for k, v in runtime_env.get("env_vars", {}).items()},
+               "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": self.pythonpath,
+               "RAY_USAGE_STATS_ENABLED": "0"}
+        return out, env
+
+    def _exists(self, key: str) -> bool:
+        namespace, name = key.split("/")
+        url = f"{self.server}/apis/ray.io/v1/namespaces/{namespace}/rayjobs/{name}"
+        return requests.get(url, timeout=5).status_code == 200
+
+    def _patch(self, key: str, status: dict[str, Any]) -> None:
+        namespace, name = key.split("/")
+        requests.patch(f"{self.server}/apis/ray.io/v1/namespaces/{namespace}/rayjobs/{name}/status",
+                       json={"status": status}, timeout=5,
+                       headers={"Content-Type": "application/merge-patch+json"})
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
