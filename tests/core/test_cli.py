@@ -114,3 +114,16 @@ def test_killed_run_resumes_and_keeps_finished_trials(tmp_path):
     assert status["trials"]["total"] == 6 and status["trials"]["completed"] == 6
     for f, before in finished.items():  # finished trials were not run again
         assert f.read_text() == before
+
+
+def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):
+    """A job retry after the final result must republish it, not start the campaign over."""
+    doc = manifest(trainable={"entrypoint": "no_such_module_xyz:Thing"})
+    path = write(tmp_path, doc)
+    first = hpo("run", str(path), "--storage", "runs", cwd=tmp_path)
+    assert first.returncode == 1  # a failed campaign, for a person at a terminal
+    retry = hpo("run", str(path), "--storage", "runs", "--retry-only-on-crash",
+                "--status-file", "again.json", cwd=tmp_path)
+    assert retry.returncode == 0, retry.stderr
+    assert json.loads((tmp_path / "again.json").read_text())["phase"] == "Failed"
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["toy"]  # nothing archived or rerun

@@ -90,7 +90,8 @@ def test_entrypoint_deadlines_and_ownership() -> None:
     spec = job["spec"]
     assert shlex.split(spec["entrypoint"]) == [
         "hpo", "run", "/etc/hpo/campaign.yaml", "--storage", "/mnt/hpo",
-        "--progress-configmap", "default/gpu-workers-progress", "--address", "auto"]
+        "--progress-configmap", "default/gpu-workers-progress", "--address", "auto",
+        "--retry-only-on-crash"]
     assert spec["activeDeadlineSeconds"] == 8 * 3600 + 100
     assert spec["backoffLimit"] == 4 and spec["shutdownAfterJobFinishes"] is True
     meta = job["metadata"]

@@ -91,6 +91,16 @@ def test_failure_message_comes_from_the_driver_then_kuberay() -> None:
                           None, "min").message == "deadline"
 
 
+def test_a_failed_campaign_is_failed_even_though_its_driver_exited_zero() -> None:
+    final = progress(trial("a", 1.0), message="stopped at the first trial error")
+    final.phase = Phase.FAILED
+    final.set_condition("Complete", True, "TrialError", final.message or "")
+    status = reconcile.fold(CampaignStatus(), rayjob("Complete", "SUCCEEDED"), final, "min")
+    assert status.phase is Phase.FAILED
+    assert status.condition("Complete").reason == "TrialError"  # type: ignore[union-attr]
+    assert status.best_trial is not None and status.best_trial.id == "a"
+
+
 def test_validation_failed_lists_problems() -> None:
     status = reconcile.validation_failed([Problem("spec.budget.trials", "must be positive", 0)])
     assert status.phase is Phase.VALIDATION_FAILED and status.phase.terminal

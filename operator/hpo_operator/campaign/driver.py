@@ -155,11 +155,23 @@ def run_campaign(
     address: str | None = None,
     publish_interval: float = 2.0,
     extra_callbacks: list[Any] | None = None,
+    rerun_finished: bool = True,
 ) -> CampaignStatus:
-    """Run ``campaign`` to the end and return its final status (also published to ``sinks``)."""
+    """Run ``campaign`` to the end and return its final status (also published to ``sinks``).
+
+    A finished experiment already in ``storage`` is kept under a new name and the campaign runs
+    again, unless ``rerun_finished`` is False: then its final status is published once more and
+    returned (a job retry after the result was written must not start the campaign over).
+    """
     spec = campaign.spec
     exp_dir = experiment_dir(storage, campaign)
     exp_dir.parent.mkdir(parents=True, exist_ok=True)
+    if not rerun_finished:
+        final = read_status(exp_dir / STATUS_FILE)
+        if final is not None and final.phase.terminal:
+            for sink in sinks:
+                sink.publish(final)
+            return final
     previous = _archive_finished(exp_dir) if exp_dir.exists() else None
     base = CampaignStatus(phase=Phase.PENDING, start_time=now_iso(), experiment_path=str(exp_dir))
     if previous is not None:

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=2.0,
                    help="seconds between progress writes (default 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on the terminal")
+    p.add_argument("--retry-only-on-crash", action="store_true",
+                   help="exit 0 once the campaign has a final result, even a failed one, and "
+                        "never rerun a finished campaign: a job retry policy (a RayJob's "
+                        "backoffLimit) then reruns crashed drivers only")
     p.add_argument("--progress-configmap", metavar="NAMESPACE/NAME",
                    help="also publish progress to this ConfigMap (the driver of a RayJob)")
     p.set_defaults(func=run)
@@ -48,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
         sinks.append(ConfigMapSink.parse(args.progress_configmap, campaign.metadata.name))
     status = run_campaign(campaign, args.storage, sinks, address=args.address,
-                          publish_interval=args.interval)
+                          publish_interval=args.interval,
+                          rerun_finished=not args.retry_only_on_crash)
     print_summary(status)
-    return 0 if status.phase is Phase.SUCCEEDED else 1
+    return 0 if status.phase is Phase.SUCCEEDED or args.retry_only_on_crash else 1
 
 
 def print_summary(status: CampaignStatus) -> None:

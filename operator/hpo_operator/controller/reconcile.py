@@ -72,7 +72,9 @@ def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,
     if deployment in _DEPLOYMENT_DONE or job_status in ("SUCCEEDED", "FAILED", "STOPPED"):
         if deployment not in _DEPLOYMENT_DONE and job_status != "SUCCEEDED":
             return status  # the driver failed but KubeRay may still retry it
-        _finish(status, job_status == "SUCCEEDED", job, progress)
+        # The driver exits 0 once the campaign has a result: its own final phase decides.
+        driver_failed = progress is not None and progress.phase is Phase.FAILED
+        _finish(status, job_status == "SUCCEEDED" and not driver_failed, job, progress)
     elif deployment in _DEPLOYMENT_RUNNING or job_status == "RUNNING":
         status.phase = Phase.RUNNING
     elif deployment in _DEPLOYMENT_STARTING:
@@ -110,7 +112,8 @@ def _finish(status: CampaignStatus, succeeded: bool, job: dict[str, Any],
         status.message = driver_said or "the driver finished"
         status.set_condition("Complete", True, "CampaignFinished", status.message)
         return
-    reason = job.get("reason") or "RayJobFailed"
+    said = progress.condition("Complete") if progress is not None else None
+    reason = (said.reason if said else None) or job.get("reason") or "RayJobFailed"
     status.message = driver_said or job.get("message") or f"RayJob ended: {reason}"
     status.set_condition("Complete", True, reason, status.message)
 

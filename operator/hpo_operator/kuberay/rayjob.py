@@ -59,6 +59,8 @@ def entrypoint(campaign: Campaign, defaults: ClusterDefaults) -> str:
         "--storage", storage_path(campaign, defaults),
         "--progress-configmap", progress,
         "--address", "auto",
+        # A failed campaign is a result, not a crash: KubeRay's retries are for crashed drivers.
+        "--retry-only-on-crash",
     ])
 
 
