@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=2.0,
                    help="seconds between progress writes (default 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on the terminal")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve the driver's Prometheus metrics on this port (0: any free port)")
     p.add_argument("--retry-only-on-crash", action="store_true",
                    help="exit 0 once the campaign has a final result, even a failed one, and "
                         "never rerun a finished campaign: a job retry policy (a RayJob's "
@@ -47,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
     if args.status_file:
         sinks.append(JsonFileSink(args.status_file))
+    if args.metrics_port is not None:
+        from ..campaign.prometheus_sink import PrometheusSink
+
+        metrics = PrometheusSink(campaign.metadata.name, args.metrics_port)
+        print(f"driver metrics on http://localhost:{metrics.port}/metrics", file=sys.stderr)
+        sinks.append(metrics)
     if args.progress_configmap:
         from ..controller.progress_sink import ConfigMapSink
 
