@@ -10,7 +10,7 @@ import sys
 from . import __version__
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> exit code``.
-COMMANDS = ("run", "validate", "report", "operator")
+COMMANDS = ("run", "validate", "report", "operator", "render", "slurm")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,3 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
+        sys.stderr.close()
+        return 0

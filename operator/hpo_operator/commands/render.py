@@ -1,0 +1,42 @@
+"""``hpo render MANIFEST``: print what a backend would create for a campaign, without creating it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..campaign.manifest import ManifestError, load_manifest
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="print the Kubernetes objects or Slurm batch script "
+                                      "a campaign would get (a dry run)")
+    p.add_argument("manifest", metavar="MANIFEST")
+    p.add_argument("--backend", choices=("kuberay", "slurm"), default="kuberay")
+    from ..slurm.options import add_slurm_options
+
+    add_slurm_options(p)
+    p.set_defaults(func=render)
+
+
+def render(args: argparse.Namespace) -> int:
+    try:
+        campaign = load_manifest(args.manifest)
+    except ManifestError as exc:
+        for problem in exc.problems:
+            print(f"{args.manifest}: {problem}", file=sys.stderr)
+        return 2
+    if args.backend == "kuberay":
+        from ..kuberay.render import render_yaml
+
+        sys.stdout.write(render_yaml(campaign))
+    else:
+        from ..slurm.options import SlurmOptionsError, options_from_args
+        from ..slurm.script import render_batch_script
+
+        try:
+            sys.stdout.write(render_batch_script(campaign, options_from_args(args)))
+        except SlurmOptionsError as exc:
+            print(f"hpo render: {exc}", file=sys.stderr)
+            return 2
+    return 0

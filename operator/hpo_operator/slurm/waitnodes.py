@@ -1,0 +1,92 @@
+"""Wait until a Ray cluster has N alive nodes: ``python -m hpo_operator.slurm.waitnodes``.
+
+The batch script starts the workers with one ``srun`` and must not start the driver before they
+have joined (Tune would size the campaign to the head alone), nor wait forever if a worker never
+comes: this polls ``ray.nodes()`` until enough are alive, the worker step exits, or the timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def alive_nodes(address: str) -> int:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+    return sum(1 for node in ray.nodes() if node.get("Alive"))
+
+
+def wait_for_nodes(address: str, nodes: int, timeout: float, watch: list[int],
+                   interval: float = 1.0) -> str | None:
+    """None once ``nodes`` are alive; otherwise why not (a message for the status)."""
+    deadline = time.monotonic() + timeout
+    alive = 0
+    while True:
+        alive = alive_nodes(address)
+        if alive >= nodes:
+            return None
+        dead = [pid for pid in watch if not process_alive(pid)]
+        if dead:
+            return (f"the Ray worker step exited with {alive} of {nodes} nodes up "
+                    "(see ray-workers-JOBID.log in the run directory)")
+        if time.monotonic() >= deadline:
+            return (f"only {alive} of {nodes} Ray nodes joined within {timeout:g} s "
+                    "(see ray-workers-JOBID.log in the run directory)")
+        time.sleep(interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hpo_operator.slurm.waitnodes",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--address", required=True, help="HEAD_IP:PORT")
+    parser.add_argument("--nodes", type=int, required=True, help="alive nodes to wait for")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds (default 180)")
+    parser.add_argument("--watch", type=int, action="append", default=[], metavar="PID",
+                        help="fail early when this process (the worker srun) exits")
+    parser.add_argument("--error-file", type=Path, help="also write the failure reason here")
+    args = parser.parse_args(argv)
+    # ray.init and ray.nodes block in C++ when the head stops answering; a watchdog thread bounds
+    # the whole wait whatever the main thread is stuck in.
+    watchdog = threading.Timer(args.timeout + 60, _give_up, (args.address, args.error_file))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        problem = wait_for_nodes(args.address, args.nodes, args.timeout, args.watch)
+    except Exception as exc:  # a head that went away mid-wait: report it, not a traceback
+        problem = f"cannot reach the Ray head at {args.address}: {type(exc).__name__}: {exc}"
+    if problem is None:
+        print(f"waitnodes: {args.nodes} Ray nodes alive at {args.address}", file=sys.stderr)
+        return 0
+    print(f"waitnodes: {problem}", file=sys.stderr)
+    if args.error_file:
+        args.error_file.write_text(problem + "\n")
+    return 1
+
+
+def _give_up(address: str, error_file: Path | None) -> None:
+    problem = f"the Ray head at {address} stopped answering while waiting for the workers"
+    print(f"waitnodes: {problem}", file=sys.stderr, flush=True)
+    if error_file:
+        error_file.write_text(problem + "\n")
+    os._exit(1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+../operator/hpo_operator/slurm/scripts/start-worker.sh

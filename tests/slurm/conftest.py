@@ -1,0 +1,139 @@
+"""A real single-node Slurm cluster for the session, and helpers to drive ``hpo`` against it.
+
+The cluster comes from ``scripts/slurm-up.sh`` (Debian slurm-wlm + munge, installed with apt-get
+when missing; daemons started by hand, no systemd) and is stopped by ``scripts/slurm-down.sh``, by
+PID, at the end, unless it was already running before the session (then it is someone else's).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+STATE = Path(os.environ.get("SLURM_CI_STATE", "/tmp/slurm-ci"))
+
+TOY_MODULE = '''
+"""Analytic toy trainables for the Slurm tests: no data, no torch, milliseconds per step."""
+import time
+
+from ray import tune
+
+
+class Curve(tune.Trainable):
+    """loss = (lr - 0.03)^2 + 1 / (iteration * width): best near lr 0.03 and a wide width."""
+
+    def setup(self, config):
+        self.x = 0
+
+    def step(self):
+        time.sleep(self.config.get("sleep", 0.0))
+        self.x += 1
+        return {"loss": (self.config["lr"] - 0.03) ** 2 + 1.0 / (self.x * self.config["width"])}
+
+    def reset_config(self, new_config):
+        self.config, self.x = new_config, 0
+        return True
+
+    def save_checkpoint(self, checkpoint_dir):
+        return {"x": self.x}
+
+    def load_checkpoint(self, checkpoint):
+        self.x = checkpoint["x"]
+'''
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text().strip()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """Bring the cluster up (or reuse a running one); stop what this session started."""
+    already = _alive(STATE / "slurmctld.pid") and _alive(STATE / "slurmd.pid")
+    if not already:
+        if os.geteuid() != 0 and shutil.which("slurmctld") is None:
+            pytest.skip("the Slurm tests install and start Slurm, which needs root")
+        up = subprocess.run(["bash", str(REPO / "scripts" / "slurm-up.sh")],
+                            capture_output=True, text=True, timeout=600)
+        if up.returncode != 0:
+            pytest.fail(f"slurm-up.sh failed:\n{up.stdout}\n{up.stderr}")
+    yield STATE
+    if not already:
+        subprocess.run(["bash", str(REPO / "scripts" / "slurm-down.sh")], capture_output=True,
+                       timeout=60)
+
+
+@pytest.fixture(scope="session")
+def toy_dir(tmp_path_factory) -> Path:
+    """A directory on PYTHONPATH holding the toy trainable module, as a user's project would."""
+    path = tmp_path_factory.mktemp("slurm-toy")
+    (path / "slurm_toy.py").write_text(TOY_MODULE)
+    return path
+
+
+def manifest(directory: Path, name: str, *, entrypoint: str = "slurm_toy:Curve", trials: int = 4,
+             iterations: int = 3, sleep: float = 0.0, time_limit: str | None = None) -> Path:
+    budget = f"{{trials: {trials}, maxIterationsPerTrial: {iterations}"
+    budget += f", timeLimit: {time_limit}}}" if time_limit else "}"
+    path = directory / f"{name}.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        apiVersion: hpo.dev/v1alpha1
+        kind: HPOCampaign
+        metadata: {{name: {name}}}
+        spec:
+          objective: {{metric: loss, mode: min}}
+          searchSpace:
+            lr: {{type: float, min: 0.001, max: 0.1, log: true}}
+            width: {{type: int, min: 1, max: 8}}
+          strategy:
+            scheduler: {{type: fifo}}
+            searcher: {{type: random, seed: 7}}
+          budget: {budget}
+          trainable: {{entrypoint: "{entrypoint}", config: {{sleep: {sleep}}}}}
+          resources:
+            perTrial: {{cpu: 1}}
+        """))
+    return path
+
+
+def hpo(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hpo_operator", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=cwd)
+
+
+def status_json(job_id: str, storage: Path, env: dict[str, str], wait: bool = False) -> dict:
+    args = ["status", job_id, "--storage", str(storage), "--json"]
+    if wait:
+        args += ["--wait", "--timeout", "240"]
+    proc = hpo(*args, env=env, timeout=300)
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def complete_condition(status: dict) -> dict:
+    return next(c for c in status["conditions"] if c["type"] == "Complete")
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
