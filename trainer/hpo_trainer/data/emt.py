@@ -101,12 +101,14 @@ def gas_references() -> dict[str, float]:
         return float(gas.get_potential_energy())
 
     h2, o2, n2, ch4 = (relaxed(m) for m in ("H2", "O2", "N2", "CH4"))
-    return {"H": h2 / 2, "O": o2 / 2, "N": n2 / 2, "C": ch4 - h2}
+    return {"H": h2 / 2, "O": o2 / 2, "N": n2 / 2, "C": ch4 - 2 * h2}
 
 
 def _lattice_constant(symbols: Sequence[str]) -> float:
     # Vegard's law over the actual composition of the slab.
-    return float(np.mean([reference_states[atomic_numbers[s]]["a"] for s in symbols]))
+    constants = [float(reference_states[atomic_numbers[s]]["a"])  # type: ignore[index, arg-type]
+                 for s in symbols]
+    return float(np.mean(constants))
 
 
 def _make_slab(spec: GenerationSpec, rng: np.random.Generator) -> Atoms:
@@ -169,7 +171,8 @@ def generate(spec: GenerationSpec, workers: int | None = None) -> list[Atoms]:
     """All structures of ``spec``, in index order, computed on ``workers`` processes."""
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    workers = max(1, min(workers, spec.size))
+    # A spawned worker costs about a second to start (imports), the time of ~100 structures.
+    workers = max(1, min(workers, spec.size // 100))
     jobs = [(spec, i) for i in range(spec.size)]
     if workers == 1:
         return [_make_one(job) for job in jobs]

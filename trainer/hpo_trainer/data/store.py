@@ -128,6 +128,7 @@ def write_extxyz_atomically(path: Path, structures: Sequence[Atoms]) -> None:
     os.close(fd)
     try:
         write(tmp, list(structures), format="extxyz")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; other users' workers read it too
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
