@@ -10,7 +10,7 @@ import sys
 from . import __version__
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> exit code``.
-COMMANDS = ("run", "validate", "report", "operator", "render", "slurm")
+COMMANDS = ("run", "validate", "report", "operator", "render", "slurm", "schedule")
 
 
 def build_parser() -> argparse.ArgumentParser:

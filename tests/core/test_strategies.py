@@ -76,7 +76,8 @@ def test_pbt_mutates_the_searched_algorithm_hyperparameters():
     assert isinstance(pbt, PopulationBasedTraining)
     assert set(pbt._hyperparam_mutations) == {"lr", "batch_size"}
     assert pbt._hyperparam_mutations["batch_size"] == [16, 32, 64]
-    assert checkpoint_frequency(spec) == 3  # PBT needs checkpoints at each perturbation
+    # PBT saves the trials it may clone at each perturbation itself: no periodic checkpoints.
+    assert checkpoint_frequency(spec) == 0
 
 
 def test_minimal_checkpointing_by_default():

@@ -11,14 +11,19 @@ from typing import Any
 
 from .spec import (
     AshaScheduler,
+    BohbScheduler,
+    BohbSearcher,
     CampaignSpec,
     ChoiceParam,
     FloatParam,
     GridSearcher,
     HyperBandScheduler,
     IntParam,
+    MedianStoppingScheduler,
+    OptunaSearcher,
     Param,
-    PbtScheduler,
+    Pb2Scheduler,
+    PopulationScheduler,
     RandomSearcher,
     infer_role,
 )
@@ -52,6 +57,7 @@ def check_spec(spec: CampaignSpec) -> list[Problem]:
         *_grid_rules(spec),
         *_pbt_rules(spec),
         *_scheduler_budget_rules(spec),
+        *_strategy_rules(spec),
         *_trainable_config_rules(spec),
         *_warm_start_rules(spec),
     ]
@@ -69,39 +75,47 @@ def _grid_rules(spec: CampaignSpec) -> list[Problem]:
 
 
 def _pbt_rules(spec: CampaignSpec) -> list[Problem]:
+    """PBT and PB2 copy weights between trials: only algorithm hyperparameters may differ."""
     scheduler = spec.strategy.scheduler
-    if not isinstance(scheduler, PbtScheduler):
+    if not isinstance(scheduler, PopulationScheduler):
         return []
+    kind = "PB2" if isinstance(scheduler, Pb2Scheduler) else "PBT"
     problems: list[Problem] = []
     for name, param in spec.search_space.items():
         role = infer_role(name, param)
         if role == "model":
             problems.append(Problem(
                 f"spec.searchSpace.{name}",
-                "PBT may mutate algorithm hyperparameters only: this one sets the model "
-                "architecture, and PBT's exploit step copies a better trial's weights into the "
+                f"{kind} may mutate algorithm hyperparameters only: this one sets the model "
+                f"architecture, and {kind}'s exploit step copies a better trial's weights into the "
                 "worker, which needs the same architecture in every trial. Fix its value in "
                 "spec.trainable.config, or tune it with asha instead",
             ))
         elif role is None:
             problems.append(Problem(
                 f"spec.searchSpace.{name}.role",
-                "PBT may mutate algorithm hyperparameters only, and this name does not say "
+                f"{kind} may mutate algorithm hyperparameters only, and this name does not say "
                 "which kind it is: set role: algorithm if it only affects the learning process "
                 "(learning rate, momentum, batch size), or move it to spec.trainable.config",
             ))
+        if kind == "PB2" and isinstance(param, ChoiceParam):
+            problems.append(Problem(
+                f"spec.searchSpace.{name}.type",
+                "PB2 explores numeric bounds with a Gaussian-process bandit: use a float or int "
+                "range (or pbt, which also mutates choices)", param.type))
     if not isinstance(spec.strategy.searcher, RandomSearcher):
         problems.append(Problem("spec.strategy.searcher.type",
-                                "PBT explores by itself; use searcher type random",
+                                f"{kind} explores by itself; use searcher type random",
                                 spec.strategy.searcher.type))
     if spec.budget.trials < 2:
         problems.append(Problem("spec.budget.trials",
-                                "PBT needs a population of at least 2 trials", spec.budget.trials))
+                                f"{kind} needs a population of at least 2 trials",
+                                spec.budget.trials))
     limit = max_iterations(spec)
     if limit is not None and scheduler.perturbation_interval >= limit:
         problems.append(Problem(
             "spec.strategy.scheduler.perturbationInterval",
-            f"must be below the iteration limit ({limit}), or PBT never exploits",
+            f"must be below the iteration limit ({limit}), or {kind} never exploits",
             scheduler.perturbation_interval))
     return problems
 
@@ -124,6 +138,65 @@ def _scheduler_budget_rules(spec: CampaignSpec) -> list[Problem]:
             "spec.budget.maxIterationsPerTrial",
             f"a {scheduler.type} campaign needs an iteration limit per trial or a "
             "spec.budget.timeLimit, or trials may never end"))
+    return problems
+
+
+def _strategy_rules(spec: CampaignSpec) -> list[Problem]:
+    """Scheduler and searcher settings that only make sense together, or with the budget."""
+    scheduler, searcher = spec.strategy.scheduler, spec.strategy.searcher
+    problems: list[Problem] = []
+    if isinstance(searcher, BohbSearcher) and not isinstance(scheduler, BohbScheduler):
+        problems.append(Problem(
+            "spec.strategy.scheduler.type",
+            "searcher type bohb needs scheduler type bohb (HyperBand for BOHB, whose brackets "
+            "give the model its budgets); leave the scheduler out to get it", scheduler.type))
+    if isinstance(scheduler, BohbScheduler) and not isinstance(searcher, BohbSearcher):
+        problems.append(Problem(
+            "spec.strategy.searcher.type",
+            "scheduler type bohb works with searcher type bohb only; for HyperBand with another "
+            "searcher use scheduler type hyperband", searcher.type))
+    limit = max_iterations(spec)
+    if isinstance(scheduler, AshaScheduler) and scheduler.grace_period <= scheduler.max_t:
+        g, eta, top = scheduler.grace_period, scheduler.reduction_factor, scheduler.max_t
+        useful = sum(1 for s in range(scheduler.brackets) if g * eta ** s < top)
+        if useful == 0:
+            problems.append(Problem(
+                "spec.strategy.scheduler.gracePeriod",
+                f"must be below maxT ({top}), or no trial is ever stopped early", g))
+        elif useful < scheduler.brackets:
+            problems.append(Problem(
+                "spec.strategy.scheduler.brackets",
+                f"only {useful} bracket(s) have a rung below maxT ({top}) with gracePeriod {g} "
+                f"and reductionFactor {eta:g}: the others would run every trial to maxT",
+                scheduler.brackets))
+    if isinstance(scheduler, HyperBandScheduler) and scheduler.max_t < scheduler.reduction_factor:
+        problems.append(Problem(
+            "spec.strategy.scheduler.maxT",
+            f"must be at least reductionFactor ({scheduler.reduction_factor:g}), or HyperBand "
+            "has a single rung and stops nothing", scheduler.max_t))
+    if isinstance(scheduler, MedianStoppingScheduler):
+        if limit is not None and scheduler.grace_period >= limit:
+            problems.append(Problem(
+                "spec.strategy.scheduler.gracePeriod",
+                f"must be below the iteration limit ({limit}), or no trial is ever stopped",
+                scheduler.grace_period))
+        if scheduler.min_samples_required > spec.budget.trials:
+            problems.append(Problem(
+                "spec.strategy.scheduler.minSamplesRequired",
+                f"exceeds spec.budget.trials ({spec.budget.trials}): the rule never has enough "
+                "trials to compare", scheduler.min_samples_required))
+    if isinstance(searcher, OptunaSearcher) and searcher.n_startup_trials is not None \
+            and searcher.n_startup_trials >= spec.budget.trials:
+        problems.append(Problem(
+            "spec.strategy.searcher.nStartupTrials",
+            f"must be below spec.budget.trials ({spec.budget.trials}), or the sampler never "
+            "leaves its random start-up phase", searcher.n_startup_trials))
+    points = getattr(searcher, "points_to_evaluate", [])
+    if len(points) > spec.budget.trials:
+        problems.append(Problem(
+            "spec.strategy.searcher.pointsToEvaluate",
+            f"lists {len(points)} points but spec.budget.trials is {spec.budget.trials}: "
+            "the extra points would never run"))
     return problems
 
 

@@ -68,6 +68,26 @@ class Condition(_Model):
     last_transition_time: str = Field(default_factory=now_iso)
 
 
+class LrSchedule(_Model):
+    """A MultiStepLR fitted to a PBT learning rate: what the trainer's lr_schedule takes."""
+
+    param: str
+    initial: float
+    milestones: list[int]
+    gamma: float
+    rms_log10_error: float = Field(description="Fit error, in decades of the learning rate.")
+
+
+class HyperparameterSchedule(_Model):
+    """The best PBT/PB2 trial's hyperparameters over training, following its exploits."""
+
+    trial_id: str
+    iterations: int
+    params: dict[str, list[list[Any]]] = Field(
+        description="Per hyperparameter, [iteration, value] where the value changes (bounded).")
+    lr_schedule: LrSchedule | None = None
+
+
 class CampaignStatus(_Model):
     phase: Phase = Phase.PENDING
     message: str | None = None
@@ -84,6 +104,7 @@ class CampaignStatus(_Model):
     resumed: int = Field(default=0, description="How often the experiment was restored.")
     experiment_path: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
+    schedule: HyperparameterSchedule | None = None
 
     def set_condition(self, type_: str, status: bool, reason: str, message: str = "") -> None:
         """Add or update a condition; its transition time moves only when its status changes."""

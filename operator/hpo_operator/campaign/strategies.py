@@ -1,6 +1,10 @@
 """Scheduler and searcher factories: a campaign's strategy as Ray Tune objects.
 
-Searchers and schedulers get the metric and mode from ``TuneConfig``, so they are built without.
+Searchers and schedulers get the metric, the mode and (for searchers) the search space from
+``TuneConfig``/``param_space``, so they are built without them: one translation of the space
+(:mod:`.searchspace`) serves every searcher, and Tune wraps a ``Searcher`` in a
+``ConcurrencyLimiter`` itself when ``max_concurrent_trials`` is set. Optional libraries (optuna,
+hpbandster, scikit-learn, dragonfly) are imported only when their strategy is asked for.
 """
 
 from __future__ import annotations
@@ -11,18 +15,52 @@ from .rules import max_iterations
 from .searchspace import tune_domain
 from .spec import (
     AshaScheduler,
-    AsyncHyperBandScheduler,
+    BohbScheduler,
+    BohbSearcher,
     CampaignSpec,
     ChoiceParam,
+    DragonflySearcher,
     FifoScheduler,
+    FloatParam,
     GridSearcher,
     HyperBandScheduler,
+    IntParam,
     MedianStoppingScheduler,
+    OptunaSearcher,
+    Pb2Scheduler,
     PbtScheduler,
+    PopulationScheduler,
     RandomSearcher,
 )
 
 TIME_ATTR = "training_iteration"
+
+# What to install for each optional strategy; the operator image installs none of them.
+INSTALL = {
+    "optuna": "pip install 'optuna>=4'",
+    "gp": "pip install 'optuna>=4' torch (CPU build; the trainer extra has it)",
+    "bohb": "pip install hpbandster ConfigSpace",
+    "pb2": "pip install scikit-learn",
+    "dragonfly": "the dragonfly extra of hpo-operator",
+}
+
+
+class StrategyUnavailable(RuntimeError):
+    """A valid strategy whose library is not installed where the campaign runs."""
+
+
+def _need(module: str, what: str) -> None:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise StrategyUnavailable(
+            f"{what} needs the Python module {module!r}, which cannot be imported here "
+            f"({exc}); install it with: {INSTALL.get(what.split()[-1], module)}") from None
+
+
+# --------------------------------------------------------------------------- schedulers
 
 
 def make_scheduler(spec: CampaignSpec) -> Any:
@@ -31,10 +69,13 @@ def make_scheduler(spec: CampaignSpec) -> Any:
     s = spec.strategy.scheduler
     if isinstance(s, FifoScheduler):
         return schedulers.FIFOScheduler()
-    if isinstance(s, (AshaScheduler, AsyncHyperBandScheduler)):
+    if isinstance(s, AshaScheduler):  # also async_hyperband, a subclass
         return schedulers.AsyncHyperBandScheduler(
             time_attr=TIME_ATTR, max_t=s.max_t, grace_period=s.grace_period,
             reduction_factor=s.reduction_factor, brackets=s.brackets)
+    if isinstance(s, BohbScheduler):  # before HyperBandScheduler, its base class
+        return schedulers.HyperBandForBOHB(
+            time_attr=TIME_ATTR, max_t=s.max_t, reduction_factor=s.reduction_factor)
     if isinstance(s, HyperBandScheduler):
         return schedulers.HyperBandScheduler(
             time_attr=TIME_ATTR, max_t=s.max_t, reduction_factor=s.reduction_factor)
@@ -43,49 +84,143 @@ def make_scheduler(spec: CampaignSpec) -> Any:
             time_attr=TIME_ATTR, grace_period=s.grace_period,
             min_samples_required=s.min_samples_required)
     if isinstance(s, PbtScheduler):
-        return schedulers.PopulationBasedTraining(
+        from .lineage import LineagePBT
+
+        # log_config=True: Tune's policy logs, and the exact lineage that schedule.py reads.
+        return LineagePBT(
             time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
             hyperparam_mutations=pbt_mutations(spec), quantile_fraction=s.quantile_fraction,
-            resample_probability=s.resample_probability)
+            resample_probability=s.resample_probability,
+            perturbation_factors=tuple(s.perturbation_factors),
+            custom_explore_fn=ClipToSpace(spec), synch=s.synch, log_config=True)
+    if isinstance(s, Pb2Scheduler):
+        _need("sklearn", "scheduler pb2")
+        from .lineage import LineagePB2
+
+        return LineagePB2(time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
+                   hyperparam_bounds=pb2_bounds(spec), quantile_fraction=s.quantile_fraction,
+                   synch=s.synch, log_config=True)
     raise TypeError(f"unknown scheduler {s.type!r}")
 
 
 def pbt_mutations(spec: CampaignSpec) -> dict[str, Any]:
-    """What PBT may change: every searched hyperparameter (validation allows algorithm ones only)."""
+    """What PBT may change: every searched hyperparameter (validation allows algorithm ones)."""
     return {name: list(p.values) if isinstance(p, ChoiceParam) else tune_domain(p)
             for name, p in spec.search_space.items()}
+
+
+def pb2_bounds(spec: CampaignSpec) -> dict[str, list[float]]:
+    """PB2's GP bandit works on numeric ranges (validation rejects choices for pb2)."""
+    return {name: [p.min, p.max] for name, p in spec.search_space.items()
+            if isinstance(p, (FloatParam, IntParam))}
+
+
+class ClipToSpace:
+    """PBT's explore multiplies numbers by a factor without bounds: keep them in the declared range.
+
+    A class, not a closure, so the scheduler pickles with the experiment state.
+    """
+
+    def __init__(self, spec: CampaignSpec) -> None:
+        self.bounds = {name: (p.min, p.max) for name, p in spec.search_space.items()
+                       if isinstance(p, (FloatParam, IntParam))}
+
+    def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
+        for name, (low, high) in self.bounds.items():
+            if name in config and isinstance(config[name], (int, float)):
+                config[name] = type(config[name])(min(max(config[name], low), high))
+        return config
+
+
+# --------------------------------------------------------------------------- searchers
 
 
 def make_searcher(spec: CampaignSpec) -> Any | None:
     """The search algorithm, or None for Tune's own random/grid generator."""
     s = spec.strategy.searcher
+    points = [dict(p) for p in getattr(s, "points_to_evaluate", [])] or None
     if isinstance(s, GridSearcher):
         return None
     if isinstance(s, RandomSearcher):
-        if not s.points_to_evaluate and s.seed is None:
+        if not points and s.seed is None:
             return None
         from ray.tune.search import BasicVariantGenerator
 
         # Tune ignores max_concurrent_trials for a generator instance: pass it here.
-        return BasicVariantGenerator(points_to_evaluate=list(s.points_to_evaluate) or None,
-                                     random_state=s.seed,
+        return BasicVariantGenerator(points_to_evaluate=points, random_state=s.seed,
                                      max_concurrent=spec.budget.max_concurrent_trials or 0)
+    if isinstance(s, OptunaSearcher):
+        return _optuna(s, spec.budget.trials, points)
+    if isinstance(s, BohbSearcher):
+        _need("hpbandster", "searcher bohb")
+        _need("ConfigSpace", "searcher bohb")
+        from ray.tune.search.bohb import TuneBOHB
+
+        return TuneBOHB(seed=s.seed, points_to_evaluate=points)
+    if isinstance(s, DragonflySearcher):
+        return _dragonfly(spec, s, points)
     raise TypeError(f"unknown searcher {s.type!r}")
+
+
+def _optuna(s: OptunaSearcher, trials: int, points: list[dict[str, Any]] | None) -> Any:
+    _need("optuna", "searcher optuna")
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    startup = s.startup_trials(trials)
+    if s.sampler == "gp":
+        _need("torch", "sampler gp")
+        sampler: Any = optuna.samplers.GPSampler(seed=s.seed, n_startup_trials=startup)
+    else:
+        # constant_liar: concurrent trials still running count as bad guesses, not as gaps,
+        # so two trials started together are not given the same configuration.
+        sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=startup,
+                                             constant_liar=True)
+    return OptunaSearch(sampler=sampler, points_to_evaluate=points)  # the seed is the sampler's
+
+
+def _dragonfly(spec: CampaignSpec, s: DragonflySearcher,
+               points: list[dict[str, Any]] | None) -> Any:
+    try:
+        from ..searchers.dragonfly import DragonflySearcher as Dragonfly
+
+        return Dragonfly(dict(spec.search_space), metric=spec.objective.metric,
+                         mode=spec.objective.mode, seed=s.seed, points_to_evaluate=points)
+    except ImportError as exc:  # our module, or dragonfly-opt itself, is not installed here
+        raise StrategyUnavailable(
+            f"searcher dragonfly cannot be loaded here ({exc}); install it with: "
+            f"{INSTALL['dragonfly']}") from None
+
+
+# --------------------------------------------------------------------------- checkpoints & stops
 
 
 def scheduler_needs_checkpoints(spec: CampaignSpec) -> bool:
     """PBT moves weights between trials, and synchronous HyperBand pauses and resumes them."""
-    return isinstance(spec.strategy.scheduler, (PbtScheduler, HyperBandScheduler))
+    return isinstance(spec.strategy.scheduler, (PopulationScheduler, HyperBandScheduler))
 
 
 def checkpoint_frequency(spec: CampaignSpec) -> int:
-    """The guide's minimal checkpointing: none unless asked for or the scheduler needs them."""
-    if spec.checkpoint.frequency:
-        return spec.checkpoint.frequency
-    s = spec.strategy.scheduler
-    if isinstance(s, PbtScheduler):
-        return s.perturbation_interval
-    return 0
+    """The guide's minimal checkpointing: none unless asked for.
+
+    The schedulers that need checkpoints take them themselves, exactly when needed: PBT/PB2
+    save the upper-quantile trials at each perturbation (the only checkpoints an exploit can
+    copy), and HyperBand saves a trial when it pauses it. A periodic checkpoint on top would
+    save every trial at every interval for nothing (and function trainables reject it).
+    """
+    return spec.checkpoint.frequency
+
+
+# Ray warns below 3: an exploit restores the clone's checkpoint later, and a clone that saves
+# again meanwhile must not have deleted it ("Could not recover from checkpoint...").
+POPULATION_MIN_KEEP = 4
+
+
+def checkpoints_to_keep(spec: CampaignSpec) -> int:
+    """spec.checkpoint.keep, raised for PBT/PB2 so that exploits find the checkpoint they copy."""
+    if isinstance(spec.strategy.scheduler, PopulationScheduler):
+        return max(spec.checkpoint.keep, POPULATION_MIN_KEEP)
+    return spec.checkpoint.keep
 
 
 def stop_criteria(spec: CampaignSpec) -> dict[str, int] | None:

@@ -1,0 +1,59 @@
+"""Every scheduler and searcher not covered by test_vs_random runs a real (tiny) campaign."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from analytic import OPTIMUM
+from strategy_manifests import bowl_spec, campaign, step_decay_spec
+
+from hpo_operator.campaign.driver import run_campaign
+from hpo_operator.campaign.status import Phase
+
+pytestmark = pytest.mark.slow
+
+RANDOM = {"type": "random", "seed": 1}
+SMALL = {
+    "async_hyperband": ({"type": "async_hyperband", "maxT": 4, "gracePeriod": 1,
+                         "reductionFactor": 2, "brackets": 2}, RANDOM),
+    "hyperband": ({"type": "hyperband", "maxT": 4, "reductionFactor": 2}, RANDOM),
+    "median": ({"type": "median", "gracePeriod": 1, "minSamplesRequired": 2}, RANDOM),
+    "optuna-gp": ({"type": "fifo"}, {"type": "optuna", "sampler": "gp", "seed": 0,
+                                     "nStartupTrials": 3,
+                                     "pointsToEvaluate": [{"lr": OPTIMUM["lr"], "width": 37,
+                                                           "dropout": 0.2,
+                                                           "activation": "relu"}]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_strategy_runs_a_real_campaign(name, local_ray, tmp_path):
+    scheduler, searcher = SMALL[name]
+    status = run_campaign(campaign(name.replace("_", "-"),
+                                   bowl_spec(scheduler, searcher, trials=5, iterations=4)),
+                          tmp_path, [], publish_interval=30)
+    assert status.phase is Phase.SUCCEEDED, status.message
+    assert status.trials.total == 5 and status.trials.errored == 0
+    if "pointsToEvaluate" in searcher:  # the warm-start point is the optimum: tried, and best
+        assert status.best_trial.config["width"] == 37
+        assert status.best_trial.metric == pytest.approx(0.5 / 4, abs=1e-6)
+
+
+def test_pb2_runs_and_reports_a_schedule(local_ray, tmp_path):
+    pb2 = {"type": "pb2", "perturbationInterval": 4, "quantileFraction": 0.5, "synch": True}
+    spec = step_decay_spec(pb2, seed=0)
+    spec["searchSpace"] = {"lr": {"type": "float", "min": 1e-4, "max": 0.5}}
+    spec["budget"]["maxIterationsPerTrial"] = 9  # two perturbation rounds are enough here
+    status = run_campaign(campaign("pb2", spec), tmp_path, [], publish_interval=30)
+    assert status.phase is Phase.SUCCEEDED, status.message
+    assert status.schedule is not None and status.schedule.params["lr"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hpo_operator.searchers.dragonfly") is None
+                    or importlib.util.find_spec("dragonfly") is None,
+                    reason="needs hpo_operator.searchers.dragonfly and dragonfly-opt")
+def test_dragonfly_runs_a_real_campaign(local_ray, tmp_path):
+    spec = bowl_spec({"type": "fifo"}, {"type": "dragonfly", "seed": 0}, trials=6, iterations=2)
+    status = run_campaign(campaign("dragonfly", spec), tmp_path, [], publish_interval=30)
+    assert status.phase is Phase.SUCCEEDED, status.message
