@@ -8,3 +8,5 @@ cd "$(dirname "$0")/.."
 PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
 $PIP install torch==2.13.0
 $PIP install -e '.[all,test]'
+# Dragonfly BO: its last release needs an old build environment; the script builds and caches it.
+VENV="$VENV" bash scripts/install-dragonfly.sh

@@ -128,3 +128,12 @@ def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):
     assert status.phase is Phase.FAILED
     assert status.condition("Complete").reason == "Unschedulable"
     assert "1 GPU" in status.message and "has 0" in status.message
+
+
+def test_actor_reuse_default_follows_reset_support():
+    from toy_trainables import Curve, CurveNoReset, curve_function
+
+    from hpo_operator.campaign.driver import supports_reset
+
+    assert supports_reset(Curve) and supports_reset(curve_function)
+    assert not supports_reset(CurveNoReset)

@@ -50,9 +50,6 @@ def test_pb2_runs_and_reports_a_schedule(local_ray, tmp_path):
     assert status.schedule is not None and status.schedule.params["lr"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hpo_operator.searchers.dragonfly") is None
-                    or importlib.util.find_spec("dragonfly") is None,
-                    reason="needs hpo_operator.searchers.dragonfly and dragonfly-opt")
 def test_dragonfly_runs_a_real_campaign(local_ray, tmp_path):
     spec = bowl_spec({"type": "fifo"}, {"type": "dragonfly", "seed": 0}, trials=6, iterations=2)
     status = run_campaign(campaign("dragonfly", spec), tmp_path, [], publish_interval=30)

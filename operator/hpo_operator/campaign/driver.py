@@ -53,11 +53,13 @@ def load_trainable(entrypoint: str) -> Any:
 
 
 def supports_reset(trainable: Any) -> bool:
-    """Whether Tune may reuse this trainable's actors (it must implement ``reset_config``)."""
+    """Whether Tune may reuse this trainable's actors: a class must implement ``reset_config``;
+    Tune's wrapper for function trainables implements it (it restarts the function)."""
     from ray.tune import Trainable
 
-    return (isinstance(trainable, type) and issubclass(trainable, Trainable)
-            and trainable.reset_config is not Trainable.reset_config)
+    if not isinstance(trainable, type):
+        return True
+    return issubclass(trainable, Trainable) and trainable.reset_config is not Trainable.reset_config
 
 
 def experiment_dir(storage: str | Path, campaign: Campaign) -> Path:
