@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..campaign.manifest import ManifestError, load_manifest
+from . import INVALID_MANIFEST, load_or_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def render(args: argparse.Namespace) -> int:
-    try:
-        campaign = load_manifest(args.manifest)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            print(f"{args.manifest}: {problem}", file=sys.stderr)
-        return 2
+    campaign = load_or_report(args.manifest)
+    if campaign is None:
+        return INVALID_MANIFEST
     if args.backend == "kuberay":
         from ..kuberay.render import render_yaml
 

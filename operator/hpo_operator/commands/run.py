@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from ..campaign.manifest import ManifestError, load_manifest
+from . import INVALID_MANIFEST, load_or_report
 from ..campaign.progress import ConsoleSink, JsonFileSink, ProgressSink
 from ..campaign.status import CampaignStatus, Phase
 
@@ -38,12 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        campaign = load_manifest(args.manifest)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            print(f"{args.manifest}: {problem}", file=sys.stderr)
-        return 2
+    campaign = load_or_report(args.manifest)
+    if campaign is None:
+        return INVALID_MANIFEST
     from ..campaign.driver import run_campaign  # imports Ray: only once the manifest is valid
 
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]

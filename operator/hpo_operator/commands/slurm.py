@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 from ..campaign.driver import read_status
-from ..campaign.manifest import ManifestError, load_manifest
 from ..campaign.progress import JsonFileSink
 from ..campaign.status import CampaignStatus, Phase
 from ..slurm import jobs
 from ..slurm.finalize import mark_failed
 from ..slurm.options import SlurmOptionsError, add_slurm_options, options_from_args
 from ..slurm.script import plan_job, render_batch_script
+from . import INVALID_MANIFEST, load_or_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,12 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def submit(args: argparse.Namespace) -> int:
-    try:
-        campaign = load_manifest(args.manifest)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            print(f"{args.manifest}: {problem}", file=sys.stderr)
-        return 2
+    campaign = load_or_report(args.manifest)
+    if campaign is None:
+        return INVALID_MANIFEST
     try:
         options = options_from_args(args)
         plan = plan_job(campaign, options)

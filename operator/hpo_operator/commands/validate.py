@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..campaign.manifest import ManifestError, load_manifest
+from . import load_or_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.manifests:
-        try:
-            campaign = load_manifest(path)
-        except ManifestError as exc:
+        campaign = load_or_report(path)
+        if campaign is None:
             failed += 1
-            for problem in exc.problems:
-                print(f"{path}: {problem}", file=sys.stderr)
             continue
         s = campaign.spec
         print(f"{path}: valid HPOCampaign {campaign.metadata.name!r}: "
