@@ -28,9 +28,9 @@ sys.path.insert(0, str(HERE.parent / "operator"))
 
 from hpo_operator.campaign.analysis import (  # noqa: E402
     CampaignHistory,
+    final_top_k_mean,
     load_history,
     plot,
-    reference_level,
     time_to_solution,
 )
 
@@ -96,17 +96,26 @@ def run(doc: dict, work: Path) -> Path:
     return work / "runs" / doc["metadata"]["name"]
 
 
+# PBT trains a small population for longer, to discover a schedule (the guide's separate study):
+# it is reported beside the others but does not set the level they are asked to reach.
+NOT_IN_REFERENCE = {"PBT"}
+
+
 def summarise(runs: dict[str, list[CampaignHistory]], tolerance: float, budget_s: float) -> dict:
-    everything = [h for hs in runs.values() for h in hs]
-    reference = reference_level(everything)
+    """Time to solution: when a campaign's best trial so far first comes within ``tolerance`` of
+    the best value any strategy found; the top-6 mean is reported (and drawn) beside it."""
+    compared = [h for name, hs in runs.items() if name not in NOT_IN_REFERENCE for h in hs]
+    reference = min(b for h in compared if (b := h.best_value()) is not None)
     table: dict[str, dict] = {}
     for name, histories in runs.items():
-        tts = [time_to_solution(h, reference, tolerance) for h in histories]
+        tts = [time_to_solution(h, reference, tolerance, top_k=1) for h in histories]
         reached = [t for t in tts if t is not None]
         table[name] = {
             "trials_run": statistics.mean(len(h.trials) for h in histories),
             "best_val_mae": min(b for h in histories if (b := h.best_value()) is not None),
             "mean_best_val_mae": statistics.mean(h.best_value() or float("nan") for h in histories),
+            "final_top6_mean_val_mae": statistics.mean(
+                f for h in histories if (f := final_top_k_mean(h)) is not None),
             "time_to_solution_s": statistics.mean(reached) if len(reached) == len(tts) else None,
             "reached": f"{len(reached)}/{len(tts)}",
         }
@@ -117,7 +126,7 @@ def summarise(runs: dict[str, list[CampaignHistory]], tolerance: float, budget_s
         theirs = rs["time_to_solution_s"] or budget_s
         row["tts_speedup_vs_rs"] = theirs / mine
         row["trials_ratio_vs_rs"] = row["trials_run"] / rs["trials_run"]
-    return {"reference_top6_mae": reference, "tolerance": tolerance, "strategies": table}
+    return {"reference_best_mae": reference, "tolerance": tolerance, "strategies": table}
 
 
 def main() -> None:
@@ -126,10 +135,15 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, help="wall-clock budget per campaign")
     parser.add_argument("--seeds", type=int)
     parser.add_argument("--only", nargs="+", help="strategies to run (default: all)")
-    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--tolerance", type=float, default=0.10,
+                        help="relative distance to the best value that counts as solved")
     parser.add_argument("--keep", type=Path, help="keep the experiment directories here")
     parser.add_argument("--output", type=Path, default=HERE / "results")
+    parser.add_argument("--analyse", type=Path, metavar="DIR",
+                        help="only summarise the campaigns kept in DIR by an earlier --keep")
     args = parser.parse_args()
+    if args.analyse:
+        return report(collect(args.analyse / "runs"), args)
     minutes = args.minutes or (30.0 if args.full else 2.0)
     seeds = args.seeds or (3 if args.full else 2)
     # Generate (or load) the data set once, outside every campaign's clock.
@@ -148,22 +162,43 @@ def main() -> None:
             history = load_history(run(manifest(slug, variant, minutes, seed), work))
             history.name = name
             runs.setdefault(name, []).append(history)
+    report(runs, args)
+
+
+def collect(runs_dir: Path) -> dict[str, list[CampaignHistory]]:
+    """Campaigns kept by --keep, grouped by strategy (their names are ``<strategy>-s<seed>``)."""
+    names = {name.lower().replace("/", "-"): name for name in strategies(0)}
+    runs: dict[str, list[CampaignHistory]] = {}
+    for exp in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        slug = exp.name.rsplit("-s", 1)[0]
+        if slug in names:
+            history = load_history(exp)
+            history.name = names[slug]
+            runs.setdefault(names[slug], []).append(history)
+    return runs
+
+
+def report(runs: dict[str, list[CampaignHistory]], args: argparse.Namespace) -> None:
     if "RS" not in runs:
         raise SystemExit("RS must be among the strategies: the ratios are against it")
-    summary = summarise(runs, args.tolerance, minutes * 60)
-    summary.update(minutes_per_campaign=minutes, seeds=seeds, cpus=os.cpu_count())
+    seeds = max(len(hs) for hs in runs.values())
+    budget_s = max(h.duration for hs in runs.values() for h in hs)
+    summary = summarise(runs, args.tolerance, budget_s)
+    summary.update(seeds=seeds, cpus=os.cpu_count(), budget_s=round(budget_s))
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "time_to_solution.json").write_text(json.dumps(summary, indent=2) + "\n")
     figure = plot([hs[0] for hs in runs.values()], args.output / "time_to_solution.png")
-    print(f"\n{'strategy':<10}{'trials':>8}{'best MAE':>10}{'TTS (s)':>10}{'reached':>9}"
-          f"{'TTS x vs RS':>13}{'trials x vs RS':>16}")
+    print(f"\n{'strategy':<10}{'trials':>8}{'best MAE':>10}{'top-6 MAE':>11}{'TTS (s)':>10}"
+          f"{'reached':>9}{'TTS x vs RS':>13}{'trials x vs RS':>16}")
     for name, row in summary["strategies"].items():
         tts = f"{row['time_to_solution_s']:.0f}" if row["time_to_solution_s"] else "-"
-        print(f"{name:<10}{row['trials_run']:>8.1f}{row['best_val_mae']:>10.4f}{tts:>10}"
+        print(f"{name:<10}{row['trials_run']:>8.1f}{row['best_val_mae']:>10.4f}"
+              f"{row['final_top6_mean_val_mae']:>11.4f}{tts:>10}"
               f"{row['reached']:>9}{row['tts_speedup_vs_rs']:>13.2f}"
               f"{row['trials_ratio_vs_rs']:>16.2f}")
-    print(f"solved: top-6 mean within {args.tolerance:.0%} of {summary['reference_top6_mae']:.4f} eV;"
-          f" figure {figure}")
+    print(f"solved: best trial within {args.tolerance:.0%} of {summary['reference_best_mae']:.4f} eV "
+          f"(the best any strategy but PBT found); a strategy that never got there is credited "
+          f"with the whole budget, so its ratio is a bound; figure {figure}")
 
 
 if __name__ == "__main__":
