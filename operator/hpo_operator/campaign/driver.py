@@ -224,13 +224,16 @@ def _unschedulable(spec: CampaignSpec) -> str | None:
     """Why no trial could ever start on this cluster, or None. Tune would wait forever instead.
 
     Only totals are checked: an autoscaling cluster may add nodes, but not beyond its limits.
+    ``HPO_SKIP_RESOURCE_CHECK=1`` skips the check (a cluster whose limits Ray cannot see yet).
     """
+    if os.environ.get("HPO_SKIP_RESOURCE_CHECK"):
+        return None
     import ray
 
     total = ray.cluster_resources()
     wants = {"CPU": spec.resources.per_trial.cpu, "GPU": spec.resources.per_trial.gpu}
     for name, amount in wants.items():
-        if amount > total.get(name, 0.0) and not os.environ.get("HPO_SKIP_RESOURCE_CHECK"):
+        if amount > total.get(name, 0.0):
             return (f"each trial asks for {amount:g} {name} (spec.resources.perTrial) but the Ray "
                     f"cluster has {total.get(name, 0.0):g} in all; lower the request or add nodes")
     return None
