@@ -77,8 +77,8 @@ def test_run_writes_the_status_file_and_prints_the_best_configuration(tmp_path):
     assert "stopped early" in result.stderr  # live progress lines
 
 
-@pytest.mark.slow
-def test_killed_run_resumes_and_keeps_finished_trials(tmp_path):
+def start_slow_campaign(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, dict[Path, str]]:
+    """Start a campaign of slow trials; return once two trials are finished in storage."""
     doc = manifest(trainable={"entrypoint": "toy_trainables:SlowCurve"},
                    strategy={"scheduler": {"type": "fifo"}},
                    budget={"trials": 6, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 4})
@@ -89,31 +89,57 @@ def test_killed_run_resumes_and_keeps_finished_trials(tmp_path):
     # Experiment state reaches storage every second here (Tune's default adapts to its cost).
     env = {**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "1"}
     proc = subprocess.Popen(args, cwd=tmp_path, start_new_session=True, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     exp = tmp_path / "runs" / "toy"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         finished = {f: f.read_text() for f in exp.glob("*/result.json")
                     if len(f.read_text().splitlines()) == 4}
         if len(finished) >= 2:
-            break
+            return proc, path, status_file, finished
         time.sleep(0.2)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("the campaign never stored two finished trials")
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its local Ray die at once
-    proc.wait()
-    assert json.loads(status_file.read_text())["trials"]["completed"] < 6
+    os.killpg(proc.pid, signal.SIGKILL)
+    pytest.fail("the campaign never stored two finished trials")
 
+
+def assert_resumes_to_the_end(tmp_path: Path, path: Path, status_file: Path,
+                              finished: dict[Path, str]) -> None:
     result = hpo("run", str(path), "--status-file", str(status_file), "--storage", "runs",
                  cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     status = json.loads(status_file.read_text())
+    assert status["phase"] == "Succeeded"
     assert status["resumed"] == 1
     assert any(c["type"] == "Resumed" and c["status"] == "True" for c in status["conditions"])
     assert status["trials"]["total"] == 6 and status["trials"]["completed"] == 6
     for f, before in finished.items():  # finished trials were not run again
         assert f.read_text() == before
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["toy"]  # resumed, not archived
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_keeps_finished_trials(tmp_path):
+    proc, path, status_file, finished = start_slow_campaign(tmp_path)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its local Ray die at once
+    proc.wait()
+    assert json.loads(status_file.read_text())["trials"]["completed"] < 6
+    assert_resumes_to_the_end(tmp_path, path, status_file, finished)
+
+
+@pytest.mark.slow
+def test_ctrl_c_reports_an_interrupted_campaign_that_a_rerun_resumes(tmp_path):
+    proc, path, status_file, finished = start_slow_campaign(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to a terminal's foreground group
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output[-2000:]
+    status = json.loads(status_file.read_text())
+    assert status["phase"] == "Failed", status
+    complete = next(c for c in status["conditions"] if c["type"] == "Complete")
+    assert complete["reason"] == "Interrupted"
+    assert "run the campaign again to resume" in status["message"]
+    assert status["trials"]["completed"] < 6
+    assert "campaign Failed: stopped by a signal" in output
+    assert_resumes_to_the_end(tmp_path, path, status_file, finished)
 
 
 def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):
@@ -127,3 +153,12 @@ def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):
     assert retry.returncode == 0, retry.stderr
     assert json.loads((tmp_path / "again.json").read_text())["phase"] == "Failed"
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["toy"]  # nothing archived or rerun
+
+
+@pytest.mark.parametrize("target", ["no-slash", "ns/", "/name", "a/b/c", "Upper/name"])
+def test_a_malformed_progress_configmap_is_a_usage_error(tmp_path, target):
+    result = hpo("run", str(write(tmp_path, manifest())), "--progress-configmap", target,
+                 "--storage", "runs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "expected NAMESPACE/NAME" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()

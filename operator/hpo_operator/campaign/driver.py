@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_FILE = "campaign-status.json"
 MANIFEST_FILE = "campaign.json"
+INTERRUPTED = "Interrupted"  # the Complete condition's reason when a stop signal ended the run
 
 
 class TrainableError(Exception):
@@ -73,10 +75,20 @@ def read_status(path: Path) -> CampaignStatus | None:
         return None
 
 
+def interrupted(status: CampaignStatus) -> bool:
+    """Whether a stop signal ended the run: the experiment was saved and a rerun resumes it."""
+    complete = status.condition("Complete")
+    return complete is not None and complete.reason == INTERRUPTED
+
+
+def finished(status: CampaignStatus | None) -> bool:
+    return status is not None and status.phase.terminal and not interrupted(status)
+
+
 def _archive_finished(exp_dir: Path) -> CampaignStatus | None:
     """A finished experiment is kept under a new name; an unfinished one is returned to resume."""
     previous = read_status(exp_dir / STATUS_FILE)
-    if previous is not None and previous.phase.terminal:
+    if finished(previous):
         stamp = (previous.completion_time or now_iso()).replace(":", "").replace("-", "")
         target = exp_dir.with_name(f"{exp_dir.name}-{stamp}")
         suffix = 1
@@ -170,7 +182,7 @@ def run_campaign(
     exp_dir.parent.mkdir(parents=True, exist_ok=True)
     if not rerun_finished:
         final = read_status(exp_dir / STATUS_FILE)
-        if final is not None and final.phase.terminal:
+        if finished(final):
             for sink in sinks:
                 sink.publish(final)
             return final
@@ -179,7 +191,7 @@ def run_campaign(
     if previous is not None:
         base.resumed = previous.resumed + 1
         base.start_time = previous.start_time or base.start_time
-        base.conditions = previous.conditions
+        base.conditions = [c for c in previous.conditions if c.type != "Complete"]
     publisher = CoalescingPublisher([*sinks, JsonFileSink(exp_dir / STATUS_FILE)], publish_interval)
     progress = _Progress(spec, publisher, base)
 
@@ -199,13 +211,48 @@ def run_campaign(
         "Resumed", resumed, "ExperimentRestored" if resumed else "FreshStart",
         f"restored the Tune experiment in {exp_dir} (resume #{base.resumed})" if resumed else "")
     publisher.flush(progress.status(Phase.RUNNING))
+    watch = _StopSignalWatch()
     try:
-        tuner = _make_tuner(campaign, trainable, exp_dir, progress, extra_callbacks or [])
+        tuner = _make_tuner(campaign, trainable, exp_dir, progress,
+                            [watch.callback(), *(extra_callbacks or [])])
         results = tuner.fit()
     except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
         logger.debug("campaign failed", exc_info=True)
         return _finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
+    if watch.caught():
+        counts = progress.status().trials
+        return _finish(progress, Phase.FAILED, INTERRUPTED,
+                       f"stopped by a signal after {counts.completed + counts.stopped} finished "
+                       f"trials; the experiment was saved: run the campaign again to resume it")
     return _conclude(progress, spec, results)
+
+
+class _StopSignalWatch:
+    """Whether Tune caught a stop signal (SIGINT, SIGUSR1) and ended fit() early.
+
+    fit() then returns as if the campaign were done. Tune installs its handler when the run
+    starts and puts the previous SIGINT handler back the moment it catches a stop signal, so the
+    handler seen inside the run differs from the one left afterwards exactly when it fired.
+    """
+
+    def __init__(self) -> None:
+        self.handler_in_run: Any = None
+
+    def callback(self) -> Any:
+        from ray.tune import Callback
+
+        watch = self
+
+        class StopSignalWatch(Callback):
+            def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+                if watch.handler_in_run is None:
+                    watch.handler_in_run = signal.getsignal(signal.SIGINT)
+
+        return StopSignalWatch()
+
+    def caught(self) -> bool:
+        return (self.handler_in_run is not None
+                and signal.getsignal(signal.SIGINT) is not self.handler_in_run)
 
 
 def _ensure_ray(address: str | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 from . import INVALID_MANIFEST, load_or_report
@@ -12,6 +13,8 @@ from ..campaign.progress import ConsoleSink, JsonFileSink, ProgressSink
 from ..campaign.status import CampaignStatus, Phase
 
 DEFAULT_STORAGE = "runs"
+INTERRUPTED_EXIT = 130  # as a shell reports a process ended by SIGINT
+DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,16 +35,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 0 once the campaign has a final result, even a failed one, and "
                         "never rerun a finished campaign: a job retry policy (a RayJob's "
                         "backoffLimit) then reruns crashed drivers only")
-    p.add_argument("--progress-configmap", metavar="NAMESPACE/NAME",
+    p.add_argument("--progress-configmap", metavar="NAMESPACE/NAME", type=configmap_target,
                    help="also publish progress to this ConfigMap (the driver of a RayJob)")
     p.set_defaults(func=run)
+
+
+def configmap_target(text: str) -> tuple[str, str]:
+    """``NAMESPACE/NAME`` -> (namespace, name), checked before anything starts."""
+    namespace, sep, name = text.partition("/")
+    if not (sep and DNS_NAME.fullmatch(namespace) and DNS_NAME.fullmatch(name)):
+        raise argparse.ArgumentTypeError(
+            f"expected NAMESPACE/NAME (two Kubernetes names, lower-case), got {text!r}")
+    return namespace, name
 
 
 def run(args: argparse.Namespace) -> int:
     campaign = load_or_report(args.manifest)
     if campaign is None:
         return INVALID_MANIFEST
-    from ..campaign.driver import run_campaign  # imports Ray: only once the manifest is valid
+    from ..campaign.driver import interrupted, run_campaign  # imports Ray: only once valid
 
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
     if args.status_file:
@@ -55,11 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if args.progress_configmap:
         from ..controller.progress_sink import ConfigMapSink
 
-        sinks.append(ConfigMapSink.parse(args.progress_configmap, campaign.metadata.name))
+        namespace, name = args.progress_configmap
+        sinks.append(ConfigMapSink(namespace, name, campaign.metadata.name))
     status = run_campaign(campaign, args.storage, sinks, address=args.address,
                           publish_interval=args.interval,
                           rerun_finished=not args.retry_only_on_crash)
     print_summary(status)
+    if interrupted(status):
+        return INTERRUPTED_EXIT  # not a final result: a retry resumes it
     return 0 if status.phase is Phase.SUCCEEDED or args.retry_only_on_crash else 1
 
 

@@ -23,14 +23,6 @@ class ConfigMapSink:
         self.namespace, self.name, self.campaign = namespace, name, campaign
         self.failures = 0
 
-    @classmethod
-    def parse(cls, target: str, campaign: str) -> ConfigMapSink:
-        """From ``NAMESPACE/NAME`` (the form the RayJob's entrypoint passes)."""
-        namespace, sep, name = target.partition("/")
-        if not sep or not namespace or not name or "/" in name:
-            raise ValueError(f"--progress-configmap must be NAMESPACE/NAME, got {target!r}")
-        return cls(namespace, name, campaign)
-
     def publish(self, status: CampaignStatus) -> None:
         data = {names.PROGRESS_KEY: json.dumps(status.to_dict(), sort_keys=True)}
         try:
