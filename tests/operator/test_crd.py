@@ -134,11 +134,23 @@ def _typed(node: dict[str, Any], value: Any) -> Any:
 
 
 def _cel_failures(doc: dict[str, Any]) -> list[str]:
+    """The rules a create of ``doc`` breaks (transition rules only run on updates)."""
     env = celpy.Environment()
     found: list[tuple[str, Any]] = []
     _rules_at(schema(), doc, found)
-    return [rule for rule, value in found
-            if not env.program(env.compile(rule)).evaluate({"self": celpy.json_to_cel(value)})]
+    return [rule for rule, value in found if "oldSelf" not in rule
+            and not env.program(env.compile(rule)).evaluate({"self": celpy.json_to_cel(value)})]
+
+
+def _update_failures(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The root's transition rules an update from ``old`` to ``new`` breaks."""
+    env = celpy.Environment()
+    root = schema()
+    bound = {"self": celpy.json_to_cel(_typed(root, new)),
+             "oldSelf": celpy.json_to_cel(_typed(root, old))}
+    rules = [r["rule"] for r in root["x-kubernetes-validations"] if "oldSelf" in r["rule"]]
+    assert rules, "the CRD has no transition rule"
+    return [r for r in rules if not env.program(env.compile(r)).evaluate(bound)]
 
 
 @pytest.mark.parametrize("overrides, rule", [
@@ -159,3 +171,13 @@ def test_cel_rules_reject_invalid_specs(overrides: dict[str, Any], rule: str) ->
 def test_cel_rules_check_the_name_length() -> None:
     assert any("size() <= 53" in f for f in _cel_failures(campaign_doc("n" * 54)))
     assert _cel_failures(campaign_doc("n" * 53)) == []
+
+
+def test_an_accepted_spec_cannot_change_but_a_rejected_one_can_be_corrected() -> None:
+    old = campaign_doc()
+    edited = campaign_doc(budget={"trials": 99})
+    status_only = {**old, "status": {"phase": "Running"}}
+    assert _update_failures(old, edited)  # no status yet: accepted as far as the server knows
+    assert _update_failures({**old, "status": {"phase": "Succeeded"}}, edited)
+    assert _update_failures(status_only, {**status_only, "metadata": old["metadata"]}) == []
+    assert _update_failures({**old, "status": {"phase": "ValidationFailed"}}, edited) == []

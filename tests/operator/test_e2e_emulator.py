@@ -143,6 +143,21 @@ def test_metrics_are_served_over_http(lifecycle: Lifecycle) -> None:
     assert "# TYPE hpo_reconcile_errors_total counter" in scrape
 
 
+def test_editing_an_accepted_spec_is_refused_loudly(cluster: EmulatedCluster,
+                                                   lifecycle: Lifecycle) -> None:
+    # The emulator does not evaluate the CRD's transition rule (an API server refuses the edit);
+    # the operator must still say that the change is ignored.
+    doc = cluster.get_json("hpocampaign", "toy")
+    doc["spec"]["budget"]["trials"] = TRIALS + 10
+    apply(cluster, {"apiVersion": doc["apiVersion"], "kind": doc["kind"],
+                    "metadata": {"name": "toy", "namespace": "default"}, "spec": doc["spec"]})
+    warning = wait_for(lambda: [e for e in events(cluster, "toy")
+                                if e["reason"] == "SpecChangeIgnored"], 30, "a Warning event")
+    assert warning[0]["type"] == "Warning" and "delete and re-create" in warning[0]["message"]
+    assert jsonpath(cluster, "toy", ".status.phase") == "Succeeded"
+    assert rayjobs(cluster).count("toy-tune") == 1
+
+
 def test_deleting_the_campaign_removes_its_children(cluster: EmulatedCluster,
                                                     lifecycle: Lifecycle) -> None:
     # --wait=false: the emulator's watches ignore field selectors, which kubectl's wait needs.
@@ -167,3 +182,18 @@ def test_invalid_campaign_ends_validation_failed_with_a_warning_event(
     assert "spec.trainable.config.x" in warning[0]["message"]
     assert "broken-tune" not in rayjobs(cluster)
     assert cluster.get_json("configmap", "broken-manifest") is None
+
+
+def test_a_rejected_campaign_runs_once_its_spec_is_corrected(
+        cluster: EmulatedCluster, operator: OperatorProcess) -> None:
+    broken = campaign_doc("fixme", trainable={
+        "entrypoint": "tests.support.toy_trainable:Quadratic", "config": {"x": 0.5}})
+    apply(cluster, broken)
+    wait_for(lambda: phase_is(cluster, "fixme", "ValidationFailed"), 30, "ValidationFailed")
+    apply(cluster, campaign_doc("fixme", budget={"trials": 1, "maxConcurrentTrials": 1,
+                                                 "maxIterationsPerTrial": 1}))
+    wait_for(lambda: "fixme-tune" in rayjobs(cluster), 30, "the RayJob of the corrected spec")
+    assert jsonpath(cluster, "fixme", ".status.phase") != "ValidationFailed"
+    assert "spec is invalid" not in jsonpath(cluster, "fixme", ".status.message")
+    cluster.kubectl("delete", "hpocampaign", "fixme", "--wait=false")
+    wait_for(lambda: "fixme-tune" not in rayjobs(cluster), 30, "the RayJob to go")

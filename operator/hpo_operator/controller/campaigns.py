@@ -55,6 +55,29 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     sync(namespace, name, metrics, "provision")
 
 
+def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,
+                 logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """A rejected campaign's corrected spec is validated again; any other change is refused.
+
+    The CRD's transition rule refuses such edits at the API server already; this covers API
+    servers that do not evaluate CEL rules, so that an ignored edit is never silent.
+    """
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    if reconcile.parse_status(body.get("status")).phase is not Phase.VALIDATION_FAILED:
+        message = ("the spec changed after the campaign was accepted; the change is ignored (its "
+                   "Ray Tune experiment was built from the first spec): delete and re-create it")
+        kopf.event(body, type="Warning", reason="SpecChangeIgnored", message=message)
+        logger.warning(message)
+        return
+    pending = CampaignStatus(phase=Phase.PENDING, message="spec corrected: validating again")
+    # A merge patch keeps keys it does not name: null out the rejection's leftovers.
+    kube.patch_campaign_status(namespace, name, {**pending.to_dict(), "completionTime": None,
+                                                 "conditions": None})
+    logger.info("spec corrected after ValidationFailed: validating again")
+    provision({**body, "status": pending.to_dict()}, settings, metrics, logger)
+
+
 def sync(namespace: str, name: str, metrics: Metrics, trigger: str) -> CampaignStatus | None:
     """Fold the RayJob and the driver's progress into the campaign's status; post milestones."""
     with _locks[namespace, name], metrics.timed(trigger):

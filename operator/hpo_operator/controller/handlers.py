@@ -1,7 +1,7 @@
 """kopf registrations: each handler unpacks kopf's arguments and calls one action.
 
 Run with ``hpo operator`` or ``kopf run -m hpo_operator.controller.handlers``. Campaigns are ours
-(create/resume/delete handlers); RayJobs and progress ConfigMaps are watched with ``on.event``,
+(create/resume/update/delete handlers); RayJobs and progress ConfigMaps are watched with ``on.event``,
 which stores nothing on them (RayJobs belong to KubeRay, progress to the driver).
 """
 
@@ -40,6 +40,11 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
 @kopf.on.create(*CAMPAIGNS)
 def provision(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     campaigns.provision(dict(body), memo.settings, memo.metrics, logger)
+
+
+@kopf.on.update(*CAMPAIGNS, field="spec")
+def spec_changed(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    campaigns.spec_changed(dict(body), memo.settings, memo.metrics, logger)
 
 
 @kopf.on.event("ray.io", "v1", "rayjobs", labels={names.CAMPAIGN_LABEL: kopf.PRESENT})

@@ -156,6 +156,17 @@ def _name_rules() -> list[Schema]:
     ]
 
 
+def _spec_change_rule() -> Schema:
+    """A transition rule (updates only): the Tune experiment is built from the spec once, so a
+    changed spec would be silently ignored. Only a rejected campaign may be corrected in place."""
+    return {
+        "rule": "self.spec == oldSelf.spec || (has(oldSelf.status) && has(oldSelf.status.phase) "
+                "&& oldSelf.status.phase == 'ValidationFailed')",
+        "message": "spec cannot change once a campaign is accepted (its Ray Tune experiment was "
+                   "built from it): delete and re-create the campaign, or create a new one",
+    }
+
+
 def _columns() -> list[Schema]:
     return [
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
@@ -180,7 +191,7 @@ def build_crd() -> dict[str, Any]:
             "status": _Converter(status_schema).convert(status_schema, "status"),
         },
         "required": ["spec"],
-        "x-kubernetes-validations": _name_rules(),
+        "x-kubernetes-validations": [*_name_rules(), _spec_change_rule()],
     }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
