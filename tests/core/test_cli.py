@@ -139,6 +139,16 @@ def test_ctrl_c_reports_an_interrupted_campaign_that_a_rerun_resumes(tmp_path):
     assert "run the campaign again to resume" in status["message"]
     assert status["trials"]["completed"] < 6
     assert "campaign Failed: stopped by a signal" in output
+
+    # A changed manifest must not resume (and so mix into) the interrupted experiment.
+    changed = yaml.safe_load(path.read_text())
+    changed["spec"]["searchSpace"]["x"]["max"] = 2.0
+    refused = hpo("run", str(write(tmp_path, changed, "changed.yaml")), "--storage", "runs",
+                  cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "changed: spec.searchSpace" in refused.stdout and "metadata.name" in refused.stdout
+    assert json.loads((tmp_path / "runs/toy/campaign-status.json").read_text()) == status
+
     assert_resumes_to_the_end(tmp_path, path, status_file, finished)
 
 

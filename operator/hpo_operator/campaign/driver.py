@@ -101,6 +101,27 @@ def _archive_finished(exp_dir: Path) -> CampaignStatus | None:
     return previous
 
 
+def _spec_conflict(exp_dir: Path, campaign: Campaign) -> str | None:
+    """Why the unfinished experiment in ``exp_dir`` cannot be resumed with this campaign's spec.
+
+    Restoring it would mix trials of two different campaigns under one name (Tune would go on
+    with the old search space and budget), so a changed spec is refused, naming what changed.
+    """
+    if finished(read_status(exp_dir / STATUS_FILE)):
+        return None
+    try:
+        stored = json.loads((exp_dir / MANIFEST_FILE).read_text())["spec"]
+    except (OSError, ValueError, KeyError):
+        return None  # nothing recorded yet: the run died before its first trial
+    current = json.loads(campaign.model_dump_json(by_alias=True))["spec"]
+    changed = sorted(k for k in stored.keys() | current.keys() if stored.get(k) != current.get(k))
+    if not changed:
+        return None
+    return (f"{exp_dir} holds an unfinished experiment of this campaign with a different spec "
+            f"(changed: {', '.join('spec.' + k for k in changed)}); resume it with the manifest "
+            f"it was started from, or start afresh under another metadata.name or --storage")
+
+
 class _Progress:
     """Glue between Tune's callback and the pure tracker; builds the Ray callback lazily."""
 
@@ -186,6 +207,14 @@ def run_campaign(
             for sink in sinks:
                 sink.publish(final)
             return final
+    conflict = _spec_conflict(exp_dir, campaign)
+    if conflict:  # told to the caller only: the stored experiment stays as it is, resumable
+        refused = CampaignStatus(phase=Phase.FAILED, message=conflict, experiment_path=str(exp_dir),
+                                 completion_time=now_iso())
+        refused.set_condition("Complete", True, "SpecChanged", conflict)
+        for sink in sinks:
+            sink.publish(refused)
+        return refused
     previous = _archive_finished(exp_dir) if exp_dir.exists() else None
     base = CampaignStatus(phase=Phase.PENDING, start_time=now_iso(), experiment_path=str(exp_dir))
     if previous is not None:
