@@ -197,3 +197,29 @@ def test_a_rejected_campaign_runs_once_its_spec_is_corrected(
     assert "spec is invalid" not in jsonpath(cluster, "fixme", ".status.message")
     cluster.kubectl("delete", "hpocampaign", "fixme", "--wait=false")
     wait_for(lambda: "fixme-tune" not in rayjobs(cluster), 30, "the RayJob to go")
+
+
+def test_a_deleted_rayjob_is_created_again_and_its_driver_resumes(
+        cluster: EmulatedCluster, operator: OperatorProcess, standin: KubeRayStandIn,
+        tmp_path: Path) -> None:
+    log = tmp_path / "journal.txt"
+    apply(cluster, campaign_doc(
+        "heal", budget={"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
+        trainable={"entrypoint": "tests.support.toy_trainable:Quadratic",
+                   "config": {"journal": str(log), "step_seconds": 0.5}}))
+    wait_for(lambda: sum(k == "done" for k, _ in journal(log)) >= 1, 120, "a finished trial")
+    time.sleep(2.5)  # > the 1 s experiment checkpoint period
+    finished = {t for k, t in journal(log) if k == "done"}
+    cluster.kubectl("delete", "rayjobs", "heal-tune", "--wait=false")
+
+    recreated = wait_for(lambda: [e for e in events(cluster, "heal")
+                                  if e["reason"] == "RayJobRecreated"], 30, "RayJobRecreated")
+    assert recreated[0]["type"] == "Warning" and "RayJob/heal-tune" in recreated[0]["message"]
+    phase = wait_for(lambda: phase_is(cluster, "heal", "Succeeded", "Failed"), 180, "a final phase")
+    status = (cluster.get_json("hpocampaign", "heal") or {}).get("status", {})
+    assert phase == "Succeeded", status
+    assert status["trials"]["completed"] == 4 and status["resumed"] >= 1
+    starts = [t for k, t in journal(log) if k == "start"]
+    assert all(starts.count(t) == 1 for t in finished), journal(log)  # not run again
+    cluster.kubectl("delete", "hpocampaign", "heal", "--wait=false")
+    wait_for(lambda: "heal-tune" not in rayjobs(cluster), 30, "the RayJob to go")

@@ -32,6 +32,7 @@ class KubeRayStandIn:
         self.server, self.kubeconfig, self.workdir = server, kubeconfig, workdir
         self.pythonpath = pythonpath
         self.drivers: dict[str, subprocess.Popen[bytes]] = {}
+        self.driver_uids: dict[str, str] = {}  # which RayJob object (by uid) a driver belongs to
         self.attempts: dict[str, int] = {}
         self._seen: set[str] = set()
         self._stop = threading.Event()
@@ -61,18 +62,20 @@ class KubeRayStandIn:
                 items = requests.get(self.server + RAYJOBS, timeout=5).json().get("items", [])
             except (requests.RequestException, ValueError):
                 continue
-            present = set()
+            present = {}
             for job in items:
                 key = f"{job['metadata']['namespace']}/{job['metadata']['name']}"
-                present.add(key)
-                if key not in self._seen and not (job.get("status") or {}).get("jobDeploymentStatus"):
-                    self._seen.add(key)
+                uid = job["metadata"]["uid"]
+                present[key] = uid
+                if uid not in self._seen and not (job.get("status") or {}).get("jobDeploymentStatus"):
+                    self._seen.add(uid)
                     threading.Thread(target=self._run, args=(job, key), daemon=True).start()
-            for key in set(self.drivers) - present:  # RayJob deleted: its cluster goes away
-                self.kill_driver(key)
+            for key, uid in list(self.driver_uids.items()):
+                if present.get(key) != uid:  # RayJob deleted (or replaced): its cluster goes away
+                    self.kill_driver(key)
 
     def _run(self, job: dict[str, Any], key: str) -> None:
-        spec = job["spec"]
+        spec, uid = job["spec"], job["metadata"]["uid"]
         self._patch(key, {"jobDeploymentStatus": "Initializing", "jobStatus": ""})
         command, env = self._command(job, key)
         retries = int(spec.get("backoffLimit", 0))
@@ -83,14 +86,14 @@ class KubeRayStandIn:
             log = open(self.workdir / f"{key.replace('/', '_')}.driver-{attempt}.log", "wb")
             proc = subprocess.Popen(command, env=env, cwd=self.workdir, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-            self.drivers[key] = proc
+            self.drivers[key], self.driver_uids[key] = proc, uid
             code = proc.wait()
             log.close()
             if code == 0:
                 self._patch(key, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED",
                                   "succeeded": 1, "endTime": _now()})
                 return
-            if self._stop.is_set() or not self._exists(key):
+            if self._stop.is_set() or not self._exists(key, uid):
                 return
             if attempt < retries:
                 self._patch(key, {"jobDeploymentStatus": "Retrying", "jobStatus": "FAILED",
@@ -135,10 +138,11 @@ class KubeRayStandIn:
                "RAY_USAGE_STATS_ENABLED": "0"}
         return out, env
 
-    def _exists(self, key: str) -> bool:
+    def _exists(self, key: str, uid: str) -> bool:
         namespace, name = key.split("/")
         url = f"{self.server}/apis/ray.io/v1/namespaces/{namespace}/rayjobs/{name}"
-        return requests.get(url, timeout=5).status_code == 200
+        reply = requests.get(url, timeout=5)
+        return reply.status_code == 200 and reply.json()["metadata"].get("uid") == uid
 
     def _patch(self, key: str, status: dict[str, Any]) -> None:
         namespace, name = key.split("/")

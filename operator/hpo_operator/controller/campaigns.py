@@ -52,7 +52,7 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
         kopf.event(body, type="Normal", reason="Provisioned",
                    message=f"created {', '.join(created)}")
         logger.info("created %s", ", ".join(created))
-    sync(namespace, name, metrics, "provision")
+    sync(namespace, name, settings, metrics, "provision")
 
 
 def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,
@@ -78,8 +78,13 @@ def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metr
     provision({**body, "status": pending.to_dict()}, settings, metrics, logger)
 
 
-def sync(namespace: str, name: str, metrics: Metrics, trigger: str) -> CampaignStatus | None:
-    """Fold the RayJob and the driver's progress into the campaign's status; post milestones."""
+def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics,
+         trigger: str) -> CampaignStatus | None:
+    """Fold the RayJob and the driver's progress into the campaign's status; post milestones.
+
+    A RayJob that disappears while its campaign runs is created again: its driver resumes the
+    experiment from storage (to stop a campaign, delete the campaign).
+    """
     with _locks[namespace, name], metrics.timed(trigger):
         body = kube.get_campaign(namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
@@ -88,6 +93,8 @@ def sync(namespace: str, name: str, metrics: Metrics, trigger: str) -> CampaignS
         if old.phase is Phase.VALIDATION_FAILED:
             return old
         rayjob = kube.get_rayjob(namespace, names.rayjob_name(name))
+        if rayjob is None and _was_provisioned(old):
+            rayjob = _recreate(body, settings)
         data = kube.get_configmap_data(namespace, names.progress_configmap_name(name)) or {}
         progress = (reconcile.parse_status(json.loads(data[names.PROGRESS_KEY]))
                     if names.PROGRESS_KEY in data else None)
@@ -100,6 +107,25 @@ def sync(namespace: str, name: str, metrics: Metrics, trigger: str) -> CampaignS
                        message=milestone.message)
         metrics.observe(namespace, name, new)
         return new
+
+
+def _was_provisioned(status: CampaignStatus) -> bool:
+    provisioned = status.condition("Provisioned")
+    return provisioned is not None and provisioned.status == "True" and not status.phase.terminal
+
+
+def _recreate(body: dict[str, Any], settings: OperatorSettings) -> dict[str, Any] | None:
+    meta = body["metadata"]
+    source = f"HPOCampaign {meta['namespace']}/{meta['name']}"
+    campaign = parse_campaign(_manifest(body), source=source)
+    created = [obj["kind"] + "/" + obj["metadata"]["name"]
+               for obj in build_objects(campaign, settings.cluster_defaults(), meta.get("uid"))
+               if kube.create_if_absent(obj)]
+    if created:
+        kopf.event(body, type="Warning", reason="RayJobRecreated",
+                   message=f"{', '.join(created)} disappeared while the campaign ran and was "
+                           "created again: the driver resumes the experiment from storage")
+    return kube.get_rayjob(meta["namespace"], names.rayjob_name(meta["name"]))
 
 
 def cleanup(namespace: str, name: str, metrics: Metrics,

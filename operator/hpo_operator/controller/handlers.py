@@ -49,13 +49,15 @@ def spec_changed(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: 
 
 @kopf.on.event("ray.io", "v1", "rayjobs", labels={names.CAMPAIGN_LABEL: kopf.PRESENT})
 def rayjob_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
-    campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.metrics, "rayjob")
+    campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.settings, memo.metrics,
+                   "rayjob")
 
 
 @kopf.on.event("v1", "configmaps",
                labels={names.CAMPAIGN_LABEL: kopf.PRESENT, names.COMPONENT_LABEL: "progress"})
 def progress_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
-    campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.metrics, "progress")
+    campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.settings, memo.metrics,
+                   "progress")
 
 
 def _unfinished(status: kopf.Status, **_: Any) -> bool:
@@ -67,7 +69,7 @@ def resync(namespace: str, name: str, memo: kopf.Memo, stopped: kopf.DaemonStopp
            **_: Any) -> None:
     """A slow periodic sync while a campaign runs, in case a watch event was missed."""
     while not stopped.wait(memo.settings.resync_seconds):
-        campaigns.sync(namespace, name, memo.metrics, "resync")
+        campaigns.sync(namespace, name, memo.settings, memo.metrics, "resync")
 
 
 @kopf.on.delete(*CAMPAIGNS)
