@@ -131,7 +131,8 @@ def time_to_solution(history: CampaignHistory, reference: float, tolerance: floa
     return float(grid[hits[0]]) if len(hits) else None
 
 
-def plot(histories: list[CampaignHistory], output: Path, top_k: int = 6) -> Path:
+def plot(histories: list[CampaignHistory], output: Path, top_k: int = 6,
+         title: str = "Time to solution") -> Path:
     """The guide's figure: top-k mean with a std band over wall time, and trials finished."""
     import matplotlib
 
@@ -147,7 +148,9 @@ def plot(histories: list[CampaignHistory], output: Path, top_k: int = 6) -> Path
         ax.fill_between(grid / 60, mean - std, mean + std, alpha=0.2, color=line.get_color())
     metric = histories[0].metric
     ax.set(xlabel="wall time (min)", ylabel=f"mean {metric} of top {top_k} trials",
-           title="Time to solution")
+           title=title)
+    if all(t.values and min(t.values) > 0 for h in histories for t in h.trials):
+        ax.set_yscale("log")  # early values are orders of magnitude above the converged ones
     ax.legend()
     counts = [len(h.trials) for h in histories]
     bars.bar(range(len(histories)), counts, color=[f"C{i}" for i in range(len(histories))])
