@@ -77,11 +77,15 @@ def test_run_writes_the_status_file_and_prints_the_best_configuration(tmp_path):
     assert "stopped early" in result.stderr  # live progress lines
 
 
+ITERATIONS = 8  # at 0.2 s each: the four trials left take longer than the wait below
+
+
 def start_slow_campaign(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, dict[Path, str]]:
     """Start a campaign of slow trials; return once two trials are finished in storage."""
     doc = manifest(trainable={"entrypoint": "toy_trainables:SlowCurve"},
                    strategy={"scheduler": {"type": "fifo"}},
-                   budget={"trials": 6, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 4})
+                   budget={"trials": 6, "maxConcurrentTrials": 1,
+                           "maxIterationsPerTrial": ITERATIONS})
     path = write(tmp_path, doc)
     status_file = tmp_path / "status.json"
     args = [*HPO, "run", str(path), "--status-file", str(status_file), "--storage", "runs",
@@ -94,8 +98,11 @@ def start_slow_campaign(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, d
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         finished = {f: f.read_text() for f in exp.glob("*/result.json")
-                    if len(f.read_text().splitlines()) == 4}
+                    if len(f.read_text().splitlines()) == ITERATIONS}
         if len(finished) >= 2:
+            # A trial's last result is on disk before the experiment state records it as done:
+            # give the state one save (every second here) before anyone kills the run.
+            time.sleep(2.0)
             return proc, path, status_file, finished
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
