@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -156,6 +157,25 @@ def test_ctrl_c_reports_an_interrupted_campaign_that_a_rerun_resumes(tmp_path):
     assert "changed: spec.searchSpace" in refused.stdout and "metadata.name" in refused.stdout
     assert json.loads((tmp_path / "runs/toy/campaign-status.json").read_text()) == status
 
+    assert_resumes_to_the_end(tmp_path, path, status_file, finished)
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_driver_saves_the_campaign_for_a_resume(tmp_path):
+    """What Kubernetes, `ray job stop` and batch systems send: only the driver gets it."""
+    proc, path, status_file, finished = start_slow_campaign(tmp_path)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # local Ray's processes share the group
+    assert proc.returncode == 130, output[-2000:]
+    assert "SIGTERM: stopping the campaign" in output
+    status = json.loads(status_file.read_text())
+    complete = next(c for c in status["conditions"] if c["type"] == "Complete")
+    assert (status["phase"], complete["reason"]) == ("Failed", "Interrupted")
+    assert status["trials"]["completed"] < 6
     assert_resumes_to_the_end(tmp_path, path, status_file, finished)
 
 

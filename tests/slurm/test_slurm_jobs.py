@@ -151,6 +151,7 @@ def test_cancel_ends_the_job_and_the_status_says_cancelled(jobs):
     status = result["status"]
     assert status["phase"] == "Failed" and complete_condition(status)["reason"] == "Cancelled"
     assert status["resultsProcessed"] > 0  # the progress made before the cancel is kept
+    assert_driver_saved_the_experiment(result)
 
 
 def test_the_time_limit_warning_stops_the_campaign_and_says_so(jobs):
@@ -161,3 +162,11 @@ def test_the_time_limit_warning_stops_the_campaign_and_says_so(jobs):
     status = result["status"]
     assert status["phase"] == "Failed" and complete_condition(status)["reason"] == "TimeLimit"
     assert status["resultsProcessed"] > 0
+    assert_driver_saved_the_experiment(result)
+
+
+def assert_driver_saved_the_experiment(result: dict) -> None:
+    """The driver stopped through Tune's final save (a resume starts from it), not killed."""
+    output = (Path(result["runDir"]) / f"slurm-{result['jobId']}.out").read_text()
+    assert "Stop signal received" in output, output[-3000:]
+    assert "KeyboardInterrupt" not in output, output[-3000:]

@@ -13,6 +13,9 @@ import logging
 import os
 import shutil
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +247,8 @@ def run_campaign(
     try:
         tuner = _make_tuner(campaign, trainable, exp_dir, progress,
                             [watch.callback(), *(extra_callbacks or [])])
-        results = tuner.fit()
+        with _sigterm_stops_like_sigint():
+            results = tuner.fit()
     except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
         logger.debug("campaign failed", exc_info=True)
         return _finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
@@ -256,8 +260,35 @@ def run_campaign(
     return _conclude(progress, spec, results)
 
 
+@contextmanager
+def _sigterm_stops_like_sigint() -> Iterator[None]:
+    """Make SIGTERM stop the run the way Ctrl-C does.
+
+    Kubernetes (pod deletion, node drain), ``ray job stop`` and batch systems end a driver with
+    SIGTERM, which would kill it before Tune saves the experiment; Tune saves on SIGINT and
+    SIGUSR1. The first SIGTERM is passed on as SIGUSR1, whose Tune handler stays in place, so a
+    stop signal sent alongside it (Slurm's script sends one) does not cut the final save short;
+    a second SIGTERM ends the process as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; an embedding caller keeps its own
+        return
+
+    def forward(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, previous)
+        logger.warning("SIGTERM: stopping the campaign and saving it for a resume")
+        signal.raise_signal(signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _StopSignalWatch:
-    """Whether Tune caught a stop signal (SIGINT, SIGUSR1) and ended fit() early.
+    """Whether Tune caught a stop signal (SIGINT, SIGUSR1, or SIGTERM passed on) and ended fit()
+    early.
 
     fit() then returns as if the campaign were done. Tune installs its handler when the run
     starts and puts the previous SIGINT handler back the moment it catches a stop signal, so the
