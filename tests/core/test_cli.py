@@ -54,7 +54,20 @@ def test_validate_reports_unreadable_and_non_campaign_files(tmp_path):
     result = hpo("validate", "missing.yaml", "bad.yaml", "other.yaml", cwd=tmp_path)
     assert result.returncode != 0
     assert "cannot read" in result.stderr and "not valid YAML" in result.stderr
-    assert "exactly one HPOCampaign" in result.stderr
+    assert "exactly one HPOCampaign" not in result.stderr
+    assert "other.yaml: kind: found kind ConfigMap, expected HPOCampaign" in result.stderr
+
+
+def test_file_problems_name_the_file_once(tmp_path):
+    (tmp_path / "bad.yaml").write_text("metadata:\n  name: [unclosed\n")
+    (tmp_path / "empty.yaml").write_text("\n# nothing here\n")
+    result = hpo("validate", "bad.yaml", "empty.yaml", cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [
+        "bad.yaml: not valid YAML at line 3, column 1: expected ',' or ']', but got "
+        "'<stream end>' (while parsing a flow sequence from line 2, column 9)",
+        "empty.yaml: the file is empty: expected HPOCampaign (apiVersion hpo.dev/v1alpha1)",
+    ]
 
 
 def test_invalid_manifest_never_starts_a_run(tmp_path):

@@ -45,7 +45,7 @@ def test_every_field_problem_reported_at_once_with_path_and_value():
     assert "min must be less than max" in found["spec.searchSpace.lr"]
     assert "log range needs min > 0" in found["spec.searchSpace.wd"]
     assert "at least one value" in found["spec.searchSpace.bs.values"]
-    assert "integr" in found["spec.searchSpace.n"]
+    assert "integr" in found["spec.searchSpace.n.type"]
     assert "spec.budget.trials" in found
     assert "soon" in found["spec.budget.timeLimit"]
 
@@ -56,6 +56,41 @@ def test_unknown_field_is_an_error_not_ignored():
     found = problems(doc)
     assert "spec.strategy.scheduler.gracePeriodd" in found
     assert "not a known field" in found["spec.strategy.scheduler.gracePeriodd"]
+
+
+def test_unknown_field_names_the_closest_known_one():
+    doc = manifest(budget={"trials": 6, "maxConcurentTrials": 2})
+    doc["spec"]["runtime"] = {"bogus": True}
+    found = problems(doc)
+    assert found["spec.budget.maxConcurentTrials"].endswith("did you mean maxConcurrentTrials?")
+    # nothing close: the fields that do exist, as the manifest spells them
+    assert "expected one of: failFast, reuseActors" in found["spec.runtime.bogus"]
+
+
+def test_unknown_strategy_and_parameter_types_name_the_choices():
+    doc = manifest(strategy={"scheduler": {"type": "hyperopt"}, "searcher": {"type": "tpe"}},
+                   searchSpace={"x": {"type": "choise", "values": [1, 2]},
+                                "y": {"min": 1, "max": 2}})
+    found = problems(doc)
+    assert found["spec.strategy.scheduler.type"] == (
+        "spec.strategy.scheduler.type: unknown scheduler 'hyperopt'; expected one of: fifo, asha, "
+        "async_hyperband, hyperband, bohb, median, pbt, pb2")
+    assert found["spec.strategy.searcher.type"].startswith(
+        "spec.strategy.searcher.type: unknown searcher 'tpe'; expected one of: random, grid,")
+    assert found["spec.searchSpace.x.type"].endswith(
+        "unknown parameter type 'choise'; expected one of: float, int, choice "
+        "(did you mean choice?)")
+    assert found["spec.searchSpace.y.type"].endswith("is required; expected one of: float, int, "
+                                                     "choice")
+    assert not any("tag" in text or "discriminator" in text for text in found.values())
+
+
+def test_a_rejected_value_is_shown_once():
+    doc = manifest(searchSpace={"lr": {"type": "float", "min": 0.1, "max": 0.01}},
+                   budget={"trials": 6, "timeLimit": "-3m"})
+    found = problems(doc)
+    assert found["spec.budget.timeLimit"].count("-3m") == 1
+    assert found["spec.searchSpace.lr"].endswith("got min=0.1, max=0.01")
 
 
 def test_missing_required_fields():

@@ -15,6 +15,6 @@ def load_or_report(path: str) -> Campaign | None:
     try:
         return load_manifest(path)
     except ManifestError as exc:
-        for problem in exc.problems:
-            print(f"{path}: {problem}", file=sys.stderr)
+        for line in exc.lines():
+            print(line, file=sys.stderr)
         return None
