@@ -21,11 +21,12 @@ from hpo_operator.campaign.status import CampaignStatus, Phase
 T0 = 1_800_000_000
 
 
-def experiment(root: Path, name: str, trials: dict[str, list[tuple[float, float]]]) -> Path:
+def experiment(root: Path, name: str, trials: dict[str, list[tuple[float, float]]],
+               phase: Phase = Phase.SUCCEEDED) -> Path:
     """A campaign directory as the driver leaves it: status, manifest, one result log per trial."""
     exp = root / name
     exp.mkdir(parents=True)
-    status = CampaignStatus(phase=Phase.SUCCEEDED, experiment_path=str(exp))
+    status = CampaignStatus(phase=phase, experiment_path=str(exp))
     (exp / "campaign-status.json").write_text(json.dumps(status.to_dict()))
     (exp / "campaign.json").write_text(json.dumps({
         "metadata": {"name": name}, "spec": {"objective": {"metric": "mae", "mode": "min"}}}))
@@ -71,7 +72,50 @@ def test_report_command_prints_the_table_and_writes_the_figure(tmp_path):
     assert "not reached" in lines["random"] and " s" in lines["asha"]
 
 
+def report(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hpo_operator", "report", *args], cwd=cwd,
+                          capture_output=True, text=True)
+
+
 def test_report_says_what_is_wrong_with_a_bad_path(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "hpo_operator", "report", str(tmp_path)],
-                            capture_output=True, text=True)
+    result = report(str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "not a campaign directory" in result.stderr
+
+
+def test_report_names_what_it_expected_instead_of_a_parser_error(tmp_path):
+    (tmp_path / "campaign.yaml").write_text("apiVersion: hpo.dev/v1alpha1\nkind: HPOCampaign\n")
+    half = experiment(tmp_path, "half", {"t1": [(1, 1.0)]})
+    (half / "campaign.json").unlink()
+    for path, what in (("campaign.yaml", "looks like a manifest"),
+                       ("half", "holds no campaign.json"),
+                       ("missing", "no such file or directory")):
+        result = report(path, cwd=tmp_path)
+        assert result.returncode == 2
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"hpo report: {path}")
+        assert what in lines[0]
+        assert "a campaign status JSON file" in lines[0] and "written by hpo run" in lines[0]
+
+
+def test_report_refuses_an_unknown_figure_format_before_any_work(tmp_path):
+    a = experiment(tmp_path, "a", {"t1": [(1, 1.0)]})
+    result = report(str(a), "-o", "r.xyz", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""  # no table printed before the refusal
+    assert result.stderr.startswith("hpo report: cannot write a figure as r.xyz")
+    assert "png" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r.xyz").exists()
+
+
+def test_report_notes_campaigns_that_are_not_comparable(tmp_path):
+    full = experiment(tmp_path, "full", {f"t{i}": [(i, 1.0 + i / 10)] for i in range(1, 4)})
+    few = experiment(tmp_path, "few", {"t1": [(1, 0.5)], "t2": [(2, 0.6)]}, phase=Phase.RUNNING)
+    result = report(str(full), "--compare", str(few), "--top-k", "3", "-o", "fig.svg",
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fig.svg").read_text().lstrip().startswith("<?xml")
+    lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.strip()}
+    assert "note" in lines["campaign"]
+    # three trials, finished: nothing to note (though the two-trial mean beat it)
+    assert lines["full"].endswith("not reached")
+    assert lines["few"].endswith("unfinished (Running); 2 trials < top 3: mean of 2")

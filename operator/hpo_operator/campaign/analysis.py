@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .driver import MANIFEST_FILE, STATUS_FILE
-from .status import CampaignStatus
+from .status import CampaignStatus, Phase
 
 
 @dataclass
@@ -46,24 +46,55 @@ class CampaignHistory:
         return min(values) if self.mode == "min" else max(values)
 
 
+class NotACampaign(ValueError):
+    """A path that holds no campaign to analyse; the message says what was expected."""
+
+
+EXPECTED = (f"a campaign status JSON file (--status-file, or {STATUS_FILE}) or an experiment "
+            "directory written by hpo run (runs/NAME)")
+
+
 def resolve_experiment(path: str | Path) -> Path:
     """An experiment directory from itself, its status file, or a ``--status-file`` copy."""
     path = Path(path)
+    if not path.exists():
+        raise NotACampaign(f"{path}: no such file or directory; expected {EXPECTED}")
     if path.is_dir():
-        if not (path / STATUS_FILE).exists():
-            raise FileNotFoundError(f"{path} holds no {STATUS_FILE}: not a campaign directory")
+        missing = [name for name in (STATUS_FILE, MANIFEST_FILE) if not (path / name).is_file()]
+        if missing:
+            raise NotACampaign(f"{path} holds no {' or '.join(missing)}: not a campaign "
+                               f"directory; expected {EXPECTED}")
         return path
-    status = CampaignStatus.model_validate(json.loads(path.read_text()))
+    status = _read_status(path)
     if not status.experiment_path:
-        raise FileNotFoundError(f"{path} does not name its experiment directory")
-    return Path(status.experiment_path)
+        raise NotACampaign(f"{path} does not name its experiment directory (experimentPath): "
+                           "the campaign never started")
+    if not Path(status.experiment_path).is_dir():
+        raise NotACampaign(f"{path} names the experiment directory {status.experiment_path}, "
+                           "which does not exist here: pass the directory itself")
+    return resolve_experiment(status.experiment_path)
+
+
+def _read_status(path: Path) -> CampaignStatus:
+    try:
+        return CampaignStatus.model_validate(json.loads(path.read_text()))
+    except UnicodeDecodeError:
+        raise NotACampaign(f"{path} is a binary file; expected {EXPECTED}") from None
+    except ValueError:  # JSON or schema errors alike: not a status file
+        if path.suffix in (".yaml", ".yml"):
+            raise NotACampaign(f"{path} looks like a manifest; hpo report reads what hpo run made "
+                               f"of one: {EXPECTED}") from None
+        raise NotACampaign(f"{path} is not a campaign status file; expected {EXPECTED}") from None
 
 
 def load_history(path: str | Path) -> CampaignHistory:
     exp = resolve_experiment(path)
-    status = CampaignStatus.model_validate(json.loads((exp / STATUS_FILE).read_text()))
-    manifest = json.loads((exp / MANIFEST_FILE).read_text())
-    objective = manifest["spec"]["objective"]
+    status = _read_status(exp / STATUS_FILE)
+    try:
+        objective = json.loads((exp / MANIFEST_FILE).read_text())["spec"]["objective"]
+    except (ValueError, KeyError, TypeError):
+        raise NotACampaign(f"{exp / MANIFEST_FILE} is not the campaign manifest hpo run "
+                           "keeps (no spec.objective)") from None
     rows_by_trial: dict[str, list[dict]] = {}
     for result_file in exp.glob("*/result.json"):
         for line in result_file.read_text().splitlines():
@@ -83,6 +114,22 @@ def load_history(path: str | Path) -> CampaignHistory:
             times, values = zip(*points)
             history.trials.append(TrialHistory(trial_id, list(times), list(values), max(times)))
     return history
+
+
+def caveats(history: CampaignHistory, top_k: int = 6) -> list[str]:
+    """Why a campaign's time to solution is not comparable with the others', if it is not."""
+    notes = []
+    phase = history.status.phase if history.status is not None else None
+    if phase is not None and not phase.terminal:
+        notes.append(f"unfinished ({phase.value})")
+    elif phase is Phase.FAILED:
+        complete = history.status.condition("Complete")
+        notes.append(f"ended Failed ({complete.reason})" if complete else "ended Failed")
+    if len(history.trials) < top_k:
+        # top_k_curve averages what there is: fewer trials make an easier, different mean
+        notes.append(f"{len(history.trials)} trials < top {top_k}: mean of "
+                     f"{len(history.trials)}")
+    return notes
 
 
 def top_k_curve(history: CampaignHistory, grid: np.ndarray, top_k: int = 6
@@ -129,6 +176,13 @@ def time_to_solution(history: CampaignHistory, reference: float, tolerance: floa
     ok = mean <= reference + bound if history.mode == "min" else mean >= reference - bound
     hits = np.flatnonzero(ok & ~np.isnan(mean))
     return float(grid[hits[0]]) if len(hits) else None
+
+
+def figure_formats() -> list[str]:
+    """File extensions the figure can be saved as (matplotlib's, without drawing anything)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
 
 
 def plot(histories: list[CampaignHistory], output: Path, top_k: int = 6,

@@ -6,13 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
+SOURCE_HELP = ("a campaign status JSON file (--status-file, or campaign-status.json) or an "
+               "experiment directory written by hpo run (runs/NAME)")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="plot and tabulate finished campaigns' time to solution")
-    p.add_argument("campaign", metavar="STATUS-or-DIR")
+    p.add_argument("campaign", metavar="STATUS-or-DIR", help=SOURCE_HELP)
     p.add_argument("--compare", nargs="+", default=[], metavar="OTHER",
-                   help="more campaigns to draw on the same axes")
-    p.add_argument("--output", "-o", type=Path, default=Path("hpo-report.png"))
+                   help="more campaigns to draw on the same axes (status files or directories)")
+    p.add_argument("--output", "-o", type=Path, default=Path("hpo-report.png"), metavar="FILE",
+                   help="where to write the figure; the extension picks the format (png, pdf, "
+                        "svg...). Default: hpo-report.png in the current directory")
     p.add_argument("--top-k", type=int, default=6, help="trials averaged (default 6, the guide's)")
     p.add_argument("--tolerance", type=float, default=0.05,
                    help="relative distance to the best value that counts as solved (default 0.05)")
@@ -20,25 +25,42 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
-    from ..campaign.analysis import load_history, plot, reference_level, time_to_solution
+    from ..campaign.analysis import (
+        NotACampaign,
+        caveats,
+        figure_formats,
+        load_history,
+        plot,
+        reference_level,
+        time_to_solution,
+    )
 
+    formats = figure_formats()
+    extension = args.output.suffix.lstrip(".").lower()
+    if extension not in formats:  # checked first: a run of analysis must not end in a traceback
+        print(f"hpo report: cannot write a figure as {args.output}: give --output one of the "
+              f"extensions {', '.join(formats)}", file=sys.stderr)
+        return 2
+    if args.top_k < 1:
+        print("hpo report: --top-k must be at least 1", file=sys.stderr)
+        return 2
     try:
         histories = [load_history(p) for p in [args.campaign, *args.compare]]
-    except (OSError, ValueError, KeyError) as exc:
+    except (NotACampaign, OSError) as exc:
         print(f"hpo report: {exc}", file=sys.stderr)
         return 2
     empty = [h.name for h in histories if not h.trials]
     if empty:
         print(f"hpo report: no results to plot in {', '.join(empty)}", file=sys.stderr)
         return 2
-    bests = [h.best_value() for h in histories]
     reference = reference_level(histories, args.top_k)
     print(f"{'campaign':<24}{'trials':>8}{'best ' + histories[0].metric:>16}"
-          f"{'time to solution':>20}")
-    for h, best in zip(histories, bests):
+          f"{'time to solution':>20}  note")
+    for h in histories:
         tts = time_to_solution(h, reference, args.tolerance, args.top_k)
         shown = f"{tts:.0f} s" if tts is not None else "not reached"
-        print(f"{h.name:<24}{len(h.trials):>8}{best:>16.4g}{shown:>20}")
+        note = "; ".join(caveats(h, args.top_k))
+        print(f"{h.name:<24}{len(h.trials):>8}{h.best_value():>16.4g}{shown:>20}  {note}".rstrip())
     print(f"solved = mean of the top {args.top_k} trials within {args.tolerance:.0%} of "
           f"{reference:.4g}, the lowest top-{args.top_k} mean any campaign reached")
     print(f"figure: {plot(histories, args.output, args.top_k)}")
