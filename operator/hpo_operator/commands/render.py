@@ -11,7 +11,7 @@ from . import INVALID_MANIFEST, load_or_report
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="print the Kubernetes objects or Slurm batch script "
                                       "a campaign would get (a dry run)")
-    p.add_argument("manifest", metavar="MANIFEST")
+    p.add_argument("manifest", metavar="MANIFEST", help="the HPOCampaign YAML file to render")
     p.add_argument("--backend", choices=("kuberay", "slurm"), default="kuberay")
     from ..slurm.options import add_slurm_options
 

@@ -19,7 +19,7 @@ DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run an HPOCampaign manifest on local Ray")
-    p.add_argument("manifest", metavar="MANIFEST")
+    p.add_argument("manifest", metavar="MANIFEST", help="the HPOCampaign YAML file to run")
     p.add_argument("--status-file", help="write the final status (the CR's .status schema) here")
     p.add_argument("--storage", default=os.environ.get("HPO_STORAGE", DEFAULT_STORAGE),
                    help="directory for experiment state, logs and TensorBoard files "

@@ -28,9 +28,15 @@ from ..slurm.script import plan_job, render_batch_script
 from . import INVALID_MANIFEST, load_or_report
 
 
+TIMEOUT_HELP = {
+    "status": "with --wait: give up after this many seconds, exit code 124 (default 0: no limit)",
+    "cancel": "seconds to wait for the job to end after scancel (default 60)",
+}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("submit", help="submit a campaign as a Slurm batch job; prints the job id")
-    p.add_argument("manifest", metavar="MANIFEST")
+    p.add_argument("manifest", metavar="MANIFEST", help="the HPOCampaign YAML file to submit")
     p.add_argument("--backend", choices=("slurm",), default="slurm")
     add_slurm_options(p)
     p.set_defaults(func=submit)
@@ -41,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--storage", default=os.environ.get("HPO_STORAGE", "runs"),
                        help="where to look up job ids (default: $HPO_STORAGE or ./runs)")
         q.add_argument("--timeout", type=float, default=60.0 if name == "cancel" else 0.0,
-                       help="seconds to wait for the job to end (status: with --wait)")
+                       help=TIMEOUT_HELP[name])
         if name == "status":
             q.add_argument("--wait", action="store_true", help="wait until the job has ended")
             q.add_argument("--json", action="store_true", help="machine-readable output")

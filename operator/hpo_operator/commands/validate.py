@@ -9,7 +9,8 @@ from . import load_or_report
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check HPOCampaign manifests without running them")
-    p.add_argument("manifests", nargs="+", metavar="MANIFEST")
+    p.add_argument("manifests", nargs="+", metavar="MANIFEST",
+                   help="HPOCampaign YAML file(s) to check")
     p.set_defaults(func=validate)
 
 
