@@ -153,3 +153,31 @@ def test_slurm_state_overrides_a_status_file_that_never_saw_the_end(tmp_path):
     Path(record.status_file).write_text(json.dumps(CampaignStatus(phase=Phase.RUNNING).to_dict()))
     cancelled = effective_status(record, JobState("CANCELLED", "None", "0:15"))
     assert cancelled.condition("Complete").reason == "Cancelled"
+
+
+@pytest.mark.parametrize("storage_exists", [False, True])
+def test_a_rejected_submission_leaves_no_run_directory(tmp_path, storage_exists):
+    fake_bin = tmp_path / "fake-bin"
+    fake_bin.mkdir()
+    fake_sbatch = fake_bin / "sbatch"  # a fake: Slurm's controller is unreachable
+    fake_sbatch.write_text("#!/bin/sh\necho 'sbatch: error: Batch job submission failed: "
+                           "Unable to contact slurm controller (connect failure)' >&2\nexit 1\n")
+    fake_sbatch.chmod(0o755)
+    manifest = tmp_path / "c.yaml"
+    manifest.write_text(json.dumps(campaign().model_dump(mode="json", by_alias=True,
+                                                         exclude_none=True)))
+    storage = tmp_path / "runs"
+    if storage_exists:
+        (storage / "other").mkdir(parents=True)  # another campaign's: must stay
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"}
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "hpo_operator", "submit", str(manifest),
+                               "--storage", str(storage)],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+        assert proc.returncode == 1
+        assert "Unable to contact slurm controller" in proc.stderr
+        assert "nothing was submitted" in proc.stderr
+    if storage_exists:
+        assert sorted(p.name for p in storage.iterdir()) == ["other"]
+    else:
+        assert not storage.exists()

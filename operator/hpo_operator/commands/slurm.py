@@ -76,18 +76,21 @@ def submit(args: argparse.Namespace) -> int:
               f"queued or running with storage {plan.storage}; two drivers would share one "
               "experiment. Wait for it, hpo cancel it, or pass another --storage.", file=sys.stderr)
         return 1
+    created = [d for d in (plan.run_dir, *plan.run_dir.parents) if not d.exists()]
     plan.run_dir.mkdir(parents=True)
-    shutil.copyfile(args.manifest, plan.manifest)  # the job runs this copy, not later edits
-    script = plan.run_dir / "campaign.sbatch"
-    script.write_text(script_text)
-    script.chmod(0o755)
-    JsonFileSink(plan.status_file).publish(
-        CampaignStatus(phase=Phase.PENDING, message="submitted to Slurm"))
     try:
+        shutil.copyfile(args.manifest, plan.manifest)  # the job runs this copy, not later edits
+        script = plan.run_dir / "campaign.sbatch"
+        script.write_text(script_text)
+        script.chmod(0o755)
+        JsonFileSink(plan.status_file).publish(
+            CampaignStatus(phase=Phase.PENDING, message="submitted to Slurm"))
         job_id = jobs.sbatch(script)
-    except jobs.SlurmError as exc:
-        mark_failed(plan.status_file, "SubmitFailed", str(exc))
-        print(f"hpo submit: {exc}", file=sys.stderr)
+    except (jobs.SlurmError, OSError) as exc:
+        # Nothing was queued: a run directory left behind would only be an orphan per attempt.
+        jobs.remove_run_dir(plan.run_dir, created)
+        print(f"hpo submit: {exc}; nothing was submitted (hpo render --backend slurm shows "
+              "the batch script)", file=sys.stderr)
         return 1
     record = jobs.JobRecord.for_plan(job_id, plan, script)
     record.save()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -94,8 +95,19 @@ def sbatch(script: Path) -> str:
     """Submit ``script``; the job id."""
     proc = _run(["sbatch", "--parsable", str(script)])
     if proc.returncode != 0:
-        raise SlurmError(f"sbatch rejected {script}: {proc.stderr.strip() or proc.stdout.strip()}")
+        raise SlurmError(f"sbatch rejected the job: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout.strip().split(";")[0]  # "ID" or "ID;CLUSTER"
+
+
+def remove_run_dir(run_dir: Path, created: list[Path]) -> None:
+    """Remove the run directory of a job that was never queued, then those of ``created`` (the
+    directories made along with it, nearest first) that it leaves empty."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for directory in (d for d in created if d != run_dir):
+        try:
+            directory.rmdir()
+        except OSError:  # holds other runs now: not ours to remove
+            return
 
 
 def job_state(job_id: str) -> JobState | None:
