@@ -106,13 +106,13 @@ def _problem(document: dict[str, Any], error: Any) -> Problem:
 def _tag_problem(path: str, error: Any, value: Any) -> Problem:
     """A discriminated union (scheduler, searcher, parameter): the user's ``type`` is the field."""
     tags = _union_tags(error["loc"])
-    expected = f"expected one of: {', '.join(tags)}" if tags else ""
+    expected = f"; expected one of: {', '.join(tags)}" if tags else ""
     if error["type"] == "union_tag_not_found":
-        return Problem(f"{path}.type", f"is required; {expected}" if tags else "is required")
+        return Problem(f"{path}.type", f"is required{expected}")
     tag = value.get("type") if isinstance(value, dict) else error["ctx"]["tag"]
     what = path.rsplit(".", 1)[-1] if path.endswith((".scheduler", ".searcher")) \
         else "parameter type"
-    message = f"unknown {what} {tag!r}; {expected}"
+    message = f"unknown {what} {tag!r}{expected}"
     close = difflib.get_close_matches(str(tag), tags, n=1)
     return Problem(f"{path}.type", message + (f" (did you mean {close[0]}?)" if close else ""))
 
