@@ -35,6 +35,15 @@ def test_best_is_the_best_value_ever_reported_with_its_iteration():
     assert (best.metric, best.iteration) == (1.0, 2)
 
 
+def test_best_trial_config_is_the_one_its_best_result_came_from():
+    """PBT changes a trial's config mid-run: the best result keeps the config that made it."""
+    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=None)
+    tracker.trial_result("a", {"lr": 0.1}, {"m": 1.0, "training_iteration": 1})
+    tracker.trial_result("a", {"lr": 0.05}, {"m": 2.0, "training_iteration": 2})
+    best = tracker.snapshot().best_trial
+    assert (best.config, best.metric, best.iteration) == ({"lr": 0.1}, 1.0, 1)
+
+
 def test_completed_versus_stopped_early_versus_errored():
     tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=4)
     for tid, last in (("full", 4), ("cut", 1)):
@@ -50,12 +59,29 @@ def test_completed_versus_stopped_early_versus_errored():
     assert tracker.errors() == [("bad", "ValueError: nope")]
 
 
-def test_missing_or_nan_metric_is_not_a_best_trial():
-    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=None)
-    assert tracker.trial_result("a", {}, {"other": 1.0}) is False
-    assert tracker.trial_result("b", {}, {"m": float("nan")}) is False
-    assert tracker.snapshot().best_trial is None
-    assert tracker.results_processed == 2
+def test_missing_nan_or_infinite_metric_is_not_a_best_trial():
+    for mode in ("min", "max"):
+        tracker = CampaignTracker(Objective(metric="m", mode=mode), max_iterations=None)
+        assert tracker.trial_result("a", {}, {"other": 1.0}) is False
+        assert tracker.trial_result("b", {}, {"m": float("nan")}) is False
+        assert tracker.trial_result("c", {}, {"m": float("-inf")}) is False
+        assert tracker.trial_result("d", {}, {"m": float("inf")}) is False
+        assert tracker.snapshot().best_trial is None
+        assert tracker.results_processed == 4
+        # The status must stay valid JSON for the API server, which has no Infinity.
+        json.loads(json.dumps(tracker.snapshot().to_dict(), allow_nan=False))
+
+
+def test_a_resumed_tracker_goes_on_with_the_earlier_clock_and_time_to_target():
+    clock = Clock()
+    tracker = CampaignTracker(Objective(metric="m", mode="min", target=1.0), max_iterations=3,
+                              clock=clock)
+    tracker.trial_result("a", {}, {"m": 0.5, "training_iteration": 1})  # replayed history
+    tracker.carry_over(elapsed_before=40.0, time_to_target=12.5)
+    clock.now = 5.0
+    status = tracker.snapshot()
+    assert status.elapsed_seconds == 45.0
+    assert status.time_to_target_seconds == 12.5
 
 
 def test_status_stays_bounded_however_many_trials():

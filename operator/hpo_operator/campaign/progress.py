@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import os
 import sys
 import tempfile
@@ -27,8 +28,8 @@ _RUNNING, _PENDING, _PAUSED, _TERMINATED, _ERROR = "RUNNING", "PENDING", "PAUSED
 @dataclass
 class _TrialRecord:
     state: str = _PENDING
-    config: dict[str, Any] = field(default_factory=dict)
     best: float | None = None
+    best_config: dict[str, Any] = field(default_factory=dict)  # PBT changes config mid-trial
     best_iteration: int = 0
     best_at: str | None = None
     last_iteration: int = 0
@@ -45,6 +46,7 @@ class CampaignTracker:
         self.max_iterations = max_iterations
         self._clock = clock
         self._started = clock()
+        self._elapsed_before = 0.0  # a resumed campaign's time in earlier runs
         self._trials: dict[str, _TrialRecord] = {}
         self._best_id: str | None = None
         self.results_processed = 0
@@ -52,26 +54,24 @@ class CampaignTracker:
         self.start_time = now_iso()
 
     # -- events -------------------------------------------------------------------------------
-    def trial_state(self, trial_id: str, state: str, config: dict[str, Any] | None = None) -> None:
-        record = self._trials.setdefault(trial_id, _TrialRecord())
-        record.state = state
-        if config is not None:
-            record.config = config
+    def trial_state(self, trial_id: str, state: str) -> None:
+        self._trials.setdefault(trial_id, _TrialRecord()).state = state
 
     def trial_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> bool:
         """Record one reported result; True when it made a new best trial."""
         record = self._trials.setdefault(trial_id, _TrialRecord(state=_RUNNING))
-        record.config = config
         self.results_processed += 1
         iteration = int(result.get("training_iteration", record.last_iteration + 1))
         record.last_iteration = max(record.last_iteration, iteration)
         record.done = record.done or bool(result.get("done"))
         value = result.get(self.objective.metric)
-        if not isinstance(value, (int, float)) or value != value:  # missing or NaN
+        # Missing, NaN or infinite: not a result to rank (JSON, and so the CR status, has no inf).
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
             return False
         value = float(value)
         if record.best is None or self.objective.better(value, record.best):
             record.best, record.best_iteration, record.best_at = value, iteration, now_iso()
+            record.best_config = config
         if self.time_to_target is None and self.objective.reached(value):
             self.time_to_target = self.elapsed()
         best = self._trials[self._best_id].best if self._best_id else None
@@ -93,9 +93,18 @@ class CampaignTracker:
         record = self._trials.setdefault(trial_id, _TrialRecord())
         record.state, record.error = _ERROR, error
 
+    def carry_over(self, elapsed_before: float, time_to_target: float | None) -> None:
+        """Continue the clock of earlier runs of a resumed campaign, and keep when it reached
+        its target then (its results, replayed into this tracker, would time it now)."""
+        self._elapsed_before = elapsed_before
+        self.time_to_target = time_to_target
+
     # -- queries ------------------------------------------------------------------------------
     def elapsed(self) -> float:
-        return self._clock() - self._started
+        return self._elapsed_before + self._clock() - self._started
+
+    def states(self) -> dict[str, str]:
+        return {tid: r.state for tid, r in self._trials.items()}
 
     def counts(self) -> TrialCounts:
         counts = TrialCounts(total=len(self._trials))
@@ -124,7 +133,7 @@ class CampaignTracker:
     def _summary(self, trial_id: str) -> TrialSummary:
         r = self._trials[trial_id]
         assert r.best is not None
-        return TrialSummary(id=trial_id, config=r.config, metric=r.best,
+        return TrialSummary(id=trial_id, config=r.best_config, metric=r.best,
                             iteration=r.best_iteration, reached_at=r.best_at)
 
     def top_trials(self, k: int = TOP_K) -> list[TrialSummary]:
