@@ -102,35 +102,44 @@ def start_slow_campaign(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, d
                            "maxIterationsPerTrial": ITERATIONS})
     path = write(tmp_path, doc)
     status_file = tmp_path / "status.json"
+    proc = launch(tmp_path, path, status_file)
+    return proc, path, status_file, wait_for_finished_trials(tmp_path, proc, 2)
+
+
+def launch(tmp_path: Path, path: Path, status_file: Path) -> subprocess.Popen:
     args = [*HPO, "run", str(path), "--status-file", str(status_file), "--storage", "runs",
             "--interval", "0.2"]
     # Experiment state reaches storage every second here (Tune's default adapts to its cost).
     env = {**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "1"}
-    proc = subprocess.Popen(args, cwd=tmp_path, start_new_session=True, env=env,
+    return subprocess.Popen(args, cwd=tmp_path, start_new_session=True, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_finished_trials(tmp_path: Path, proc: subprocess.Popen, count: int) -> dict[Path, str]:
+    """The result files of the finished trials, once ``count`` are in storage."""
     exp = tmp_path / "runs" / "toy"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         finished = {f: f.read_text() for f in exp.glob("*/result.json")
                     if len(f.read_text().splitlines()) == ITERATIONS}
-        if len(finished) >= 2:
+        if len(finished) >= count:
             # A trial's last result is on disk before the experiment state records it as done:
-            # give the state one save (every second here) before anyone kills the run.
+            # give the state one save (every second here) before anyone stops the run.
             time.sleep(2.0)
-            return proc, path, status_file, finished
+            return finished
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail("the campaign never stored two finished trials")
+    pytest.fail(f"the campaign never stored {count} finished trials")
 
 
 def assert_resumes_to_the_end(tmp_path: Path, path: Path, status_file: Path,
-                              finished: dict[Path, str]) -> None:
+                              finished: dict[Path, str], resumes: int = 1) -> None:
     result = hpo("run", str(path), "--status-file", str(status_file), "--storage", "runs",
                  cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     status = json.loads(status_file.read_text())
     assert status["phase"] == "Succeeded"
-    assert status["resumed"] == 1
+    assert status["resumed"] == resumes
     assert any(c["type"] == "Resumed" and c["status"] == "True" for c in status["conditions"])
     assert status["trials"]["total"] == 6 and status["trials"]["completed"] == 6
     for f, before in finished.items():  # finished trials were not run again
@@ -173,10 +182,8 @@ def test_ctrl_c_reports_an_interrupted_campaign_that_a_rerun_resumes(tmp_path):
     assert_resumes_to_the_end(tmp_path, path, status_file, finished)
 
 
-@pytest.mark.slow
-def test_sigterm_to_the_driver_saves_the_campaign_for_a_resume(tmp_path):
+def stop_with_sigterm(proc: subprocess.Popen) -> str:
     """What Kubernetes, `ray job stop` and batch systems send: only the driver gets it."""
-    proc, path, status_file, finished = start_slow_campaign(tmp_path)
     try:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=120)
@@ -185,11 +192,37 @@ def test_sigterm_to_the_driver_saves_the_campaign_for_a_resume(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # local Ray's processes share the group
     assert proc.returncode == 130, output[-2000:]
     assert "SIGTERM: stopping the campaign" in output
+    return output
+
+
+def interrupted_status(status_file: Path) -> dict:
     status = json.loads(status_file.read_text())
     complete = next(c for c in status["conditions"] if c["type"] == "Complete")
-    assert (status["phase"], complete["reason"]) == ("Failed", "Interrupted")
-    assert status["trials"]["completed"] < 6
-    assert_resumes_to_the_end(tmp_path, path, status_file, finished)
+    assert (status["phase"], complete["reason"]) == ("Failed", "Interrupted"), status
+    assert status["trials"]["running"] == 0  # saved with the experiment, not running
+    return status
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_campaign_and_a_resumed_run_can_be_stopped_again(tmp_path):
+    proc, path, status_file, finished = start_slow_campaign(tmp_path)
+    stop_with_sigterm(proc)
+    first = interrupted_status(status_file)
+    assert first["resumed"] == 0 and first["trials"]["completed"] < 6
+
+    # The resumed run reports to this run's tracker: progress goes on from the saved state,
+    # and a stop signal is seen again (Tune restores the callbacks pickled by the first run).
+    proc = launch(tmp_path, path, status_file)
+    finished = wait_for_finished_trials(tmp_path, proc, first["trials"]["completed"] + 1)
+    stop_with_sigterm(proc)
+    second = interrupted_status(status_file)
+    assert second["resumed"] == 1
+    assert first["trials"]["completed"] < second["trials"]["completed"] < 6
+    assert second["bestTrial"]["metric"] <= first["bestTrial"]["metric"]
+    assert second["elapsedSeconds"] > first["elapsedSeconds"]  # the clock goes on
+    assert second["resultsProcessed"] > first["resultsProcessed"]
+
+    assert_resumes_to_the_end(tmp_path, path, status_file, finished, resumes=2)
 
 
 def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):

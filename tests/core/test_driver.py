@@ -119,7 +119,9 @@ def test_metric_never_reported_fails_clearly(local_ray, tmp_path):
                    budget={"trials": 2, "maxConcurrentTrials": 2})
     status, _ = run(tmp_path, doc)
     assert status.phase is Phase.FAILED
-    assert "loss" in status.message
+    assert status.condition("Complete").reason == "MetricNotReported"
+    assert status.message == ("a trial reported a result without the objective metric 'loss' "
+                              "(spec.objective.metric); its results have: accuracy")
 
 
 def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):

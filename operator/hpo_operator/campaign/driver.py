@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import threading
@@ -126,7 +127,13 @@ def _spec_conflict(exp_dir: Path, campaign: Campaign) -> str | None:
 
 
 class _Progress:
-    """Glue between Tune's callback and the pure tracker; builds the Ray callback lazily."""
+    """The running campaign: folds Tune's trial events into the pure tracker and publishes it.
+
+    It also notes whether Tune caught a stop signal (SIGINT, SIGUSR1, or SIGTERM passed on):
+    fit() then returns as if the campaign were done. Tune installs its SIGINT handler when the
+    run starts and puts the previous one back the moment it catches a stop signal, so the handler
+    seen inside the run differs from the one left afterwards exactly when it fired.
+    """
 
     def __init__(self, spec: CampaignSpec, publisher: CoalescingPublisher,
                  base: CampaignStatus) -> None:
@@ -134,41 +141,64 @@ class _Progress:
         self.publisher = publisher
         self.base = base
         self.searched = set(spec.search_space)
+        self._sigint_handler_in_run: Any = None
 
     def status(self, phase: Phase = Phase.RUNNING) -> CampaignStatus:
         return self.tracker.snapshot(phase, base=self.base)
 
-    def callback(self) -> Any:
-        from ray.tune import Callback
-
-        progress = self
-
-        class ProgressCallback(Callback):
-            def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-                progress.tracker.trial_state(trial.trial_id, "RUNNING", progress.config(trial))
-
-            def on_trial_result(self, iteration: int, trials: list, trial: Any,
-                                result: dict, **info: Any) -> None:
-                if progress.tracker.trial_result(trial.trial_id, progress.config(trial), result):
-                    logger.debug("new best trial %s", trial.trial_id)
-
-            def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-                progress.tracker.trial_completed(trial.trial_id, trial.last_result)
-
-            def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-                progress.tracker.trial_errored(trial.trial_id, _error_summary(trial))
-
-            def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
-                if progress.publisher.due():
-                    for trial in trials:  # states Tune changes without a callback (pause, pending)
-                        if trial.status in ("PENDING", "PAUSED", "RUNNING"):
-                            progress.tracker.trial_state(trial.trial_id, trial.status)
-                    progress.publisher.flush(progress.status())
-
-        return ProgressCallback()
-
     def config(self, trial: Any) -> dict[str, Any]:
         return {k: v for k, v in trial.config.items() if k in self.searched}
+
+    def stopped_by_signal(self) -> bool:
+        return (self._sigint_handler_in_run is not None
+                and signal.getsignal(signal.SIGINT) is not self._sigint_handler_in_run)
+
+    # -- Tune's events (tune_callback.CampaignCallback forwards them here) ----------------------
+    def step_begin(self) -> None:
+        if self._sigint_handler_in_run is None:
+            self._sigint_handler_in_run = signal.getsignal(signal.SIGINT)
+
+    def step_end(self, trials: list[Any]) -> None:
+        if self.publisher.due():
+            for trial in trials:  # states Tune changes without a callback (pause, pending)
+                if trial.status in ("PENDING", "PAUSED", "RUNNING"):
+                    self.tracker.trial_state(trial.trial_id, trial.status)
+            self.publisher.flush(self.status())
+
+    def trial_started(self, trial: Any) -> None:
+        self.tracker.trial_state(trial.trial_id, "RUNNING")
+
+    def trial_reported(self, trial: Any, result: dict[str, Any]) -> None:
+        if self.tracker.trial_result(trial.trial_id, self.config(trial), result):
+            logger.debug("new best trial %s", trial.trial_id)
+
+    def trial_completed(self, trial: Any) -> None:
+        self.tracker.trial_completed(trial.trial_id, trial.last_result)
+
+    def trial_errored(self, trial: Any) -> None:
+        self.tracker.trial_errored(trial.trial_id, _error_summary(trial))
+
+    def seed_from(self, exp_dir: Path, previous: CampaignStatus) -> None:
+        """Start a resumed run from what the saved experiment holds, so that progress goes on
+        from there: its trials' results, the finished ones, the clock and time to target."""
+        from ray.tune import ExperimentAnalysis
+
+        try:
+            analysis = ExperimentAnalysis(str(exp_dir))
+        except Exception:  # nothing saved yet (killed before the first save): Tune starts over
+            logger.debug("no saved experiment state in %s", exp_dir, exc_info=True)
+            return
+        frames = analysis.trial_dataframes
+        for trial in analysis.trials:
+            frame = frames.get(trial.trial_id)
+            for row in frame.to_dict("records") if frame is not None else ():
+                self.tracker.trial_result(trial.trial_id, self.config(trial), row)
+            if trial.status == "TERMINATED":
+                self.tracker.trial_completed(trial.trial_id, trial.last_result)
+            else:  # unfinished and errored trials are resumed
+                self.tracker.trial_state(trial.trial_id, "PENDING")
+        self.tracker.carry_over(previous.elapsed_seconds or 0.0,
+                                previous.time_to_target_seconds)
 
 
 def _error_summary(trial: Any) -> str:
@@ -192,7 +222,6 @@ def run_campaign(
     *,
     address: str | None = None,
     publish_interval: float = 2.0,
-    extra_callbacks: list[Any] | None = None,
     rerun_finished: bool = True,
 ) -> CampaignStatus:
     """Run ``campaign`` to the end and return its final status (also published to ``sinks``).
@@ -241,23 +270,32 @@ def run_campaign(
     resumed = base.resumed > 0
     progress.base.set_condition(
         "Resumed", resumed, "ExperimentRestored" if resumed else "FreshStart",
-        f"restored the Tune experiment in {exp_dir} (resume #{base.resumed})" if resumed else "")
+        f"restored the Tune experiment in {exp_dir} (resume #{base.resumed})" if resumed
+        else f"a new Tune experiment in {exp_dir}")
+    if previous is not None:
+        progress.seed_from(exp_dir, previous)
     publisher.flush(progress.status(Phase.RUNNING))
-    watch = _StopSignalWatch()
+    from .tune_callback import reporting_to
+
     try:
-        tuner = _make_tuner(campaign, trainable, exp_dir, progress,
-                            [watch.callback(), *(extra_callbacks or [])])
-        with _sigterm_stops_like_sigint():
-            results = tuner.fit()
+        tuner = _make_tuner(campaign, trainable, exp_dir)
+        with reporting_to(progress), _sigterm_stops_like_sigint():
+            tuner.fit()
     except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
         logger.debug("campaign failed", exc_info=True)
+        missing = _metric_not_reported(exc, spec.objective.metric)
+        if missing:
+            return _finish(progress, Phase.FAILED, "MetricNotReported", missing)
         return _finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
-    if watch.caught():
+    if progress.stopped_by_signal():
+        for trial_id, state in progress.tracker.states().items():
+            if state == "RUNNING":  # saved with the experiment: a rerun resumes it
+                progress.tracker.trial_state(trial_id, "PAUSED")
         counts = progress.status().trials
         return _finish(progress, Phase.FAILED, INTERRUPTED,
                        f"stopped by a signal after {counts.completed + counts.stopped} finished "
                        f"trials; the experiment was saved: run the campaign again to resume it")
-    return _conclude(progress, spec, results)
+    return _conclude(progress, spec)
 
 
 @contextmanager
@@ -284,35 +322,6 @@ def _sigterm_stops_like_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-class _StopSignalWatch:
-    """Whether Tune caught a stop signal (SIGINT, SIGUSR1, or SIGTERM passed on) and ended fit()
-    early.
-
-    fit() then returns as if the campaign were done. Tune installs its handler when the run
-    starts and puts the previous SIGINT handler back the moment it catches a stop signal, so the
-    handler seen inside the run differs from the one left afterwards exactly when it fired.
-    """
-
-    def __init__(self) -> None:
-        self.handler_in_run: Any = None
-
-    def callback(self) -> Any:
-        from ray.tune import Callback
-
-        watch = self
-
-        class StopSignalWatch(Callback):
-            def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-                if watch.handler_in_run is None:
-                    watch.handler_in_run = signal.getsignal(signal.SIGINT)
-
-        return StopSignalWatch()
-
-    def caught(self) -> bool:
-        return (self.handler_in_run is not None
-                and signal.getsignal(signal.SIGINT) is not self.handler_in_run)
 
 
 def _ensure_ray(address: str | None) -> None:
@@ -346,9 +355,10 @@ def _unschedulable(spec: CampaignSpec) -> str | None:
     return None
 
 
-def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Progress,
-                extra_callbacks: list[Any]) -> Any:
+def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path) -> Any:
     from ray import tune
+
+    from .tune_callback import CampaignCallback
 
     spec = campaign.spec
     reuse = spec.runtime.reuse_actors
@@ -357,11 +367,11 @@ def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Pr
     resources = {"cpu": spec.resources.per_trial.cpu, "gpu": spec.resources.per_trial.gpu}
     wrapped = tune.with_resources(trainable, resources)
     space = param_space(spec)
+    # Tune's own tables would interleave with the campaign's progress lines.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if tune.Tuner.can_restore(str(exp_dir)):
         return tune.Tuner.restore(str(exp_dir), wrapped, resume_unfinished=True,
                                   resume_errored=True, param_space=space)
-    # Tune's own tables would interleave with the campaign's progress lines.
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     from ray.tune.search import SearchAlgorithm
 
     searcher = make_searcher(spec)
@@ -379,21 +389,11 @@ def _make_tuner(campaign: Campaign, trainable: Any, exp_dir: Path, progress: _Pr
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
             checkpoint_at_end=spec.checkpoint.at_end),
-        callbacks=[progress.callback(), *extra_callbacks], verbose=0)
+        callbacks=[CampaignCallback()], verbose=0)
     return tune.Tuner(wrapped, param_space=space, tune_config=tune_config, run_config=run_config)
 
 
-def _conclude(progress: _Progress, spec: CampaignSpec, results: Any) -> CampaignStatus:
-    # Trials finished before a restore report nothing new: fold in what the results hold.
-    for result in results if progress.base.resumed else ():
-        trial_id = (result.metrics or {}).get("trial_id")
-        if trial_id and result.metrics_dataframe is not None and not result.error:
-            config = {k: v for k, v in (result.config or {}).items() if k in progress.searched}
-            for row in result.metrics_dataframe.to_dict("records"):
-                progress.tracker.trial_result(trial_id, config, row)
-            progress.tracker.trial_completed(trial_id, result.metrics)
-        elif trial_id and result.error:
-            progress.tracker.trial_errored(trial_id, _one_line(result.error))
+def _conclude(progress: _Progress, spec: CampaignSpec) -> CampaignStatus:
     errors = progress.tracker.errors()
     status = progress.status()
     if errors:
@@ -422,6 +422,30 @@ def _finish(progress: _Progress, phase: Phase, reason: str, message: str) -> Cam
     status = progress.status(phase)
     progress.publisher.flush(status)
     return status
+
+
+_MISSING_METRIC = "did not include the specified metric"
+_TUNE_KEYS = {"done", "trial_id", "experiment_tag", "should_checkpoint"}
+
+
+def _metric_not_reported(exc: BaseException, metric: str) -> str | None:
+    """The plain reason when Tune's strict metric check stopped the run: a trial reported a
+    result without the objective metric. Names what the trainable does report instead."""
+    from ray.tune.result import AUTO_RESULT_KEYS
+
+    cause: BaseException | None = exc
+    for _ in range(8):  # the check's ValueError may sit under Tune's own error
+        if cause is None or _MISSING_METRIC in str(cause):
+            break
+        cause = cause.__cause__ or cause.__context__
+    if cause is None or _MISSING_METRIC not in str(cause):
+        return None
+    shown = str(cause).partition("Result: ")[2]  # the flattened result, as Tune prints it
+    keys = [k for k in dict.fromkeys(re.findall(r"'([^'/]+)': ", shown))
+            if k not in AUTO_RESULT_KEYS and k not in _TUNE_KEYS]
+    reported = f"; its results have: {', '.join(keys)}" if keys else ""
+    return (f"a trial reported a result without the objective metric {metric!r} "
+            f"(spec.objective.metric){reported}")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,65 @@
+"""The campaign's Ray Tune callback.
+
+Tune pickles a run's callbacks with the experiment, and a restored experiment calls the unpickled
+copies, not the callbacks of the process that resumes it. So this callback holds no state: it
+forwards every event to the campaign running in this process, registered with
+:func:`reporting_to`. Imports Ray; the driver imports this module only once a run starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from ray.tune import Callback
+
+
+class TrialEvents(Protocol):
+    def step_begin(self) -> None: ...
+    def step_end(self, trials: list[Any]) -> None: ...
+    def trial_started(self, trial: Any) -> None: ...
+    def trial_reported(self, trial: Any, result: dict[str, Any]) -> None: ...
+    def trial_completed(self, trial: Any) -> None: ...
+    def trial_errored(self, trial: Any) -> None: ...
+
+
+_listener: TrialEvents | None = None
+
+
+@contextmanager
+def reporting_to(listener: TrialEvents) -> Iterator[None]:
+    """Send the events of every :class:`CampaignCallback` in this process to ``listener``."""
+    global _listener
+    previous, _listener = _listener, listener
+    try:
+        yield
+    finally:
+        _listener = previous
+
+
+class CampaignCallback(Callback):
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        if _listener is not None:
+            _listener.step_begin()
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        if _listener is not None:
+            _listener.step_end(trials)
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if _listener is not None:
+            _listener.trial_started(trial)
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                        **info: Any) -> None:
+        if _listener is not None:
+            _listener.trial_reported(trial, result)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if _listener is not None:
+            _listener.trial_completed(trial)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if _listener is not None:
+            _listener.trial_errored(trial)
