@@ -168,9 +168,10 @@ def test_cel_rules_reject_invalid_specs(overrides: dict[str, Any], rule: str) ->
         parse_campaign(campaign_doc(**overrides))
 
 
-def test_cel_rules_check_the_name_length() -> None:
-    assert any("size() <= 53" in f for f in _cel_failures(campaign_doc("n" * 54)))
-    assert _cel_failures(campaign_doc("n" * 53)) == []
+def test_cel_rules_check_the_name_as_kuberay_will() -> None:
+    assert any("size() <= 42" in f for f in _cel_failures(campaign_doc("n" * 43)))
+    assert _cel_failures(campaign_doc("n" * 42)) == []
+    assert any("matches(" in f for f in _cel_failures(campaign_doc("1st-sweep")))
 
 
 def test_an_accepted_spec_cannot_change_but_a_rejected_one_can_be_corrected() -> None:

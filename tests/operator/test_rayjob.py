@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -28,9 +29,16 @@ CAMPAIGNS = {
     "gpu-workers": campaign_doc("gpu-workers", resources=GPU_CLUSTER,
                                 budget={"trials": 64, "timeLimit": "8h"},
                                 storage={"path": "/mnt/hpo", "volumeClaim": "hpo-runs"}),
-    "object-store": campaign_doc("object-store", storage={"path": "s3://bucket/hpo"},
+    "longest-name": campaign_doc("n" * 42, storage={"path": "/scratch/hpo"},
                                  budget={"trials": 8, "timeLimit": 600}),
 }
+
+
+def test_rayjob_names_pass_kuberay_metadata_rules() -> None:
+    """KubeRay rejects a RayJob named other than a DNS-1035 label of at most 47 characters."""
+    job = build_rayjob(parse_campaign(CAMPAIGNS["longest-name"]), ClusterDefaults())
+    name = job["metadata"]["name"]
+    assert len(name) == 47 and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name)
 
 
 def rayjob_validator(kuberay_crd: dict[str, Any]) -> jsonschema.Draft4Validator:

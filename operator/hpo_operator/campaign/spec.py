@@ -400,8 +400,21 @@ class Runtime(_Model):
 class Storage(_Model):
     """Where experiment state lives; on Kubernetes it must outlive the head pod."""
 
-    path: str | None = Field(default=None, description="Directory or URI (local, NFS mount, s3://).")
+    path: str | None = Field(default=None, description="Absolute path of a directory the Ray "
+                             "pods or Slurm nodes share (where volumeClaim is mounted, an NFS "
+                             "mount).")
     volume_claim: str | None = Field(default=None, description="PVC mounted at path on Ray pods.")
+
+    @field_validator("path")
+    @classmethod
+    def _a_shared_directory(cls, path: str | None) -> str | None:
+        if path is not None and "://" in path:
+            raise ValueError(f"{path!r}: object storage URIs are not supported; mount shared "
+                             "storage (a ReadWriteMany volumeClaim, NFS) and give its path")
+        if path is not None and not path.startswith("/"):
+            raise ValueError(f"{path!r} must be an absolute path: it is a mount point in the "
+                             "Ray pods and the same directory on every Slurm node")
+        return path
 
 
 class CampaignSpec(_Model):
@@ -426,7 +439,9 @@ class CampaignSpec(_Model):
 
 class Metadata(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=53)
+    # KubeRay's rule for a RayJob name (a DNS-1035 label of at most 47 characters, room for the
+    # suffixes of its RayCluster and pods), less the "-tune" the RayJob adds.
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=42)
     namespace: str = "default"
 
 

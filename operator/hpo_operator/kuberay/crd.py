@@ -152,7 +152,8 @@ def _name_rules() -> list[Schema]:
          "message": f"a campaign name has at most {name['maxLength']} characters (its RayJob "
                     "and Ray pods derive their names from it)"},
         {"rule": f"self.metadata.name.matches('{name['pattern']}')",
-         "message": "a campaign name is a DNS label: lower-case letters, digits and '-'"},
+         "message": "a campaign name is a DNS-1035 label: lower-case letters, digits and "
+                    "'-', starting with a letter"},
     ]
 
 

@@ -26,8 +26,9 @@ PROGRESS_KEY = "status.json"
 
 
 def rayjob_name(campaign: str) -> str:
-    """The RayJob of a campaign. Campaign names are at most 53 characters (spec.Metadata), so the
-    name and KubeRay's own suffixes on it stay within the 63-character label limit."""
+    """The RayJob of a campaign. Campaign names are at most 42 characters (spec.Metadata), so
+    this name keeps within KubeRay's limit for RayJobs (47), which leaves room for the suffixes
+    of the RayCluster and pods KubeRay names after it."""
     return f"{campaign}-tune"
 
 

@@ -190,24 +190,17 @@ def _placement(cluster: ClusterResources) -> dict[str, Any]:
     return placement
 
 
-def _is_uri(path: str) -> bool:
-    return "://" in path
-
-
 def _storage_volumes(campaign: Campaign) -> list[dict[str, Any]]:
     storage = campaign.spec.storage
     if storage.volume_claim:
         return [{"name": STORAGE_VOLUME,
                  "persistentVolumeClaim": {"claimName": storage.volume_claim}}]
-    if storage.path and _is_uri(storage.path):
-        return []  # object storage: Tune writes there directly
-    # No claim: pod-local scratch. Survives a driver retry in the same pod, not the pod's loss.
+    # No claim: each pod's own scratch, lost with the pod and on a KubeRay retry (a new cluster),
+    # and not shared, so trials on worker pods cannot save checkpoints (PBT, checkpoint.frequency).
     return [{"name": STORAGE_VOLUME, "emptyDir": {}}]
 
 
 def _storage_mounts(campaign: Campaign, defaults: ClusterDefaults) -> list[dict[str, Any]]:
-    if not _storage_volumes(campaign):
-        return []
     return [{"name": STORAGE_VOLUME, "mountPath": storage_path(campaign, defaults)}]
 
 

@@ -1,0 +1,42 @@
+"""Campaign names and storage paths: what every backend can use, refused early with the reason."""
+
+from __future__ import annotations
+
+import pytest
+from manifests import manifest
+
+from hpo_operator.campaign.manifest import ManifestError, parse_campaign
+
+
+def problems(doc) -> dict[str, str]:
+    with pytest.raises(ManifestError) as info:
+        parse_campaign(doc)
+    return {p.path: str(p) for p in info.value.problems}
+
+
+def named(name: str) -> dict:
+    doc = manifest()
+    doc["metadata"]["name"] = name
+    return doc
+
+
+def test_names_kuberay_would_reject_are_refused_up_front():
+    assert parse_campaign(named("a" * 42)).metadata.name == "a" * 42
+    assert "metadata.name" in problems(named("a" * 43))  # its RayJob would exceed 47 characters
+    assert "metadata.name" in problems(named("1st-sweep"))  # a RayJob name starts with a letter
+    assert "metadata.name" in problems(named("Sweep"))
+
+
+@pytest.mark.parametrize("storage, expected", [
+    ({"path": "s3://bucket/runs"}, "object storage URIs are not supported"),
+    ({"path": "runs", "volumeClaim": "hpo-runs"}, "must be an absolute path"),
+    ({"path": "runs"}, "must be an absolute path"),
+])
+def test_storage_must_be_a_shared_absolute_directory(storage, expected):
+    found = problems(manifest(storage=storage))
+    assert expected in found["spec.storage.path"]
+
+
+def test_an_absolute_storage_path_with_a_claim_is_accepted():
+    storage = parse_campaign(manifest(storage={"path": "/mnt/hpo", "volumeClaim": "c"})).spec.storage
+    assert (storage.path, storage.volume_claim) == ("/mnt/hpo", "c")
