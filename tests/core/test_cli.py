@@ -192,6 +192,8 @@ def stop_with_sigterm(proc: subprocess.Popen) -> str:
             os.killpg(proc.pid, signal.SIGKILL)  # local Ray's processes share the group
     assert proc.returncode == 130, output[-2000:]
     assert "SIGTERM: stopping the campaign" in output
+    assert "Tuner.restore" not in output  # a campaign resumes by running it again
+    assert "Configuration for experiment" not in output  # Tune's tables stay out of the way
     return output
 
 

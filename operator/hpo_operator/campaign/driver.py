@@ -298,6 +298,17 @@ def run_campaign(
     return _conclude(progress, spec)
 
 
+class _NoRestoreHint(logging.Filter):
+    """Drops Tune's advice to call ``Tuner.restore()`` after an interrupt: a campaign resumes
+    by running it again, as its own status message says."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Experiment has been interrupted")
+
+
+logging.getLogger("ray.tune.tune").addFilter(_NoRestoreHint())
+
+
 @contextmanager
 def _sigterm_stops_like_sigint() -> Iterator[None]:
     """Make SIGTERM stop the run the way Ctrl-C does.
