@@ -139,3 +139,24 @@ def test_actor_reuse_default_follows_reset_support():
 
     assert supports_reset(Curve) and supports_reset(curve_function)
     assert not supports_reset(CurveNoReset)
+
+
+def test_an_experiment_left_by_another_campaign_object_is_set_aside(local_ray, tmp_path):
+    """A campaign deleted and created again under its name must not get the old one's result."""
+    campaign = parse_campaign(manifest(budget={"trials": 2, "maxConcurrentTrials": 2}))
+    storage = tmp_path / "runs"
+
+    def driver_retry(instance: str):
+        return run_campaign(campaign, storage, [], publish_interval=0.5, rerun_finished=False,
+                            instance=instance)
+
+    first = driver_retry("uid-1")
+    assert first.phase is Phase.SUCCEEDED
+    assert driver_retry("uid-1") == first  # the same object's retry: its final result, unchanged
+    second = driver_retry("uid-2")
+    assert second.phase is Phase.SUCCEEDED and second.resumed == 0
+    assert second.start_time != first.start_time  # a run of its own, not the stored result
+    kept = sorted(p.name for p in storage.iterdir())
+    assert len(kept) == 2 and kept[0] == "toy" and kept[1].startswith("toy-")
+    assert (storage / "toy" / "instance").read_text().strip() == "uid-2"
+    assert (storage / kept[1] / "instance").read_text().strip() == "uid-1"

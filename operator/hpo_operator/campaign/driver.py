@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_FILE = "campaign-status.json"
 MANIFEST_FILE = "campaign.json"
+INSTANCE_FILE = "instance"  # the campaign object's identity (a Kubernetes uid), when it has one
 INTERRUPTED = "Interrupted"  # the Complete condition's reason when a stop signal ended the run
 
 
@@ -93,16 +94,35 @@ def _archive_finished(exp_dir: Path) -> CampaignStatus | None:
     """A finished experiment is kept under a new name; an unfinished one is returned to resume."""
     previous = read_status(exp_dir / STATUS_FILE)
     if finished(previous):
-        stamp = (previous.completion_time or now_iso()).replace(":", "").replace("-", "")
-        target = exp_dir.with_name(f"{exp_dir.name}-{stamp}")
-        suffix = 1
-        while target.exists():
-            target = exp_dir.with_name(f"{exp_dir.name}-{stamp}-{suffix}")
-            suffix += 1
-        shutil.move(str(exp_dir), str(target))
-        logger.info("previous finished run kept in %s", target)
+        _set_aside(exp_dir, previous.completion_time or now_iso())
         return None
     return previous
+
+
+def _set_aside(exp_dir: Path, when: str) -> Path:
+    stamp = when.replace(":", "").replace("-", "")
+    target = exp_dir.with_name(f"{exp_dir.name}-{stamp}")
+    suffix = 1
+    while target.exists():
+        target = exp_dir.with_name(f"{exp_dir.name}-{stamp}-{suffix}")
+        suffix += 1
+    shutil.move(str(exp_dir), str(target))
+    logger.info("previous run of %s kept in %s", exp_dir.name, target)
+    return target
+
+
+def _set_aside_another_instance(exp_dir: Path, instance: str | None) -> None:
+    """An experiment left by another campaign object of the same name (deleted and created
+    again) is not this campaign's: it is kept under a new name, never resumed or reported."""
+    marker = exp_dir / INSTANCE_FILE
+    if instance is None or not exp_dir.exists():
+        return
+    try:
+        stored = marker.read_text().strip()
+    except OSError:
+        stored = None
+    if stored is not None and stored != instance:
+        _set_aside(exp_dir, now_iso())
 
 
 def _spec_conflict(exp_dir: Path, campaign: Campaign) -> str | None:
@@ -223,16 +243,19 @@ def run_campaign(
     address: str | None = None,
     publish_interval: float = 2.0,
     rerun_finished: bool = True,
+    instance: str | None = None,
 ) -> CampaignStatus:
     """Run ``campaign`` to the end and return its final status (also published to ``sinks``).
 
     A finished experiment already in ``storage`` is kept under a new name and the campaign runs
     again, unless ``rerun_finished`` is False: then its final status is published once more and
     returned (a job retry after the result was written must not start the campaign over).
+    ``instance`` identifies the campaign object: another object's experiment is set aside.
     """
     spec = campaign.spec
     exp_dir = experiment_dir(storage, campaign)
     exp_dir.parent.mkdir(parents=True, exist_ok=True)
+    _set_aside_another_instance(exp_dir, instance)
     if not rerun_finished:
         final = read_status(exp_dir / STATUS_FILE)
         if finished(final):
@@ -267,6 +290,8 @@ def run_campaign(
         return _finish(progress, Phase.FAILED, "Unschedulable", unschedulable)
     exp_dir.mkdir(parents=True, exist_ok=True)
     (exp_dir / MANIFEST_FILE).write_text(campaign.model_dump_json(by_alias=True, indent=2))
+    if instance is not None:
+        (exp_dir / INSTANCE_FILE).write_text(instance + "\n")
     resumed = base.resumed > 0
     progress.base.set_condition(
         "Resumed", resumed, "ExperimentRestored" if resumed else "FreshStart",

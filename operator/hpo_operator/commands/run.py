@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 0 once the campaign has a final result, even a failed one, and "
                         "never rerun a finished campaign: a job retry policy (a RayJob's "
                         "backoffLimit) then reruns crashed drivers only")
+    p.add_argument("--instance", metavar="ID",
+                   help="identity of this campaign object (the operator passes its uid): an "
+                        "experiment of the same name left in the storage by another object is "
+                        "set aside, never resumed or reported as this one's")
     p.add_argument("--progress-configmap", metavar="NAMESPACE/NAME", type=configmap_target,
                    help="also publish progress to this ConfigMap (the driver of a RayJob)")
     p.set_defaults(func=run)
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         sinks.append(ConfigMapSink(namespace, name, campaign.metadata.name))
     status = run_campaign(campaign, args.storage, sinks, address=args.address,
                           publish_interval=args.interval,
-                          rerun_finished=not args.retry_only_on_crash)
+                          rerun_finished=not args.retry_only_on_crash, instance=args.instance)
     print_summary(status)
     if interrupted(status):
         return INTERRUPTED_EXIT  # not a final result: a retry resumes it

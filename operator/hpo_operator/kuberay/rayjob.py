@@ -50,10 +50,13 @@ def storage_path(campaign: Campaign, defaults: ClusterDefaults) -> str:
     return campaign.spec.storage.path or defaults.storage_path
 
 
-def entrypoint(campaign: Campaign, defaults: ClusterDefaults) -> str:
+def entrypoint(campaign: Campaign, defaults: ClusterDefaults, owner_uid: str | None = None) -> str:
     """The driver command. ``--address auto`` joins the RayJob's cluster instead of starting one."""
     meta = campaign.metadata
     progress = f"{meta.namespace}/{names.progress_configmap_name(meta.name)}"
+    # The campaign object's uid: an experiment a deleted campaign of the same name left in the
+    # storage is set aside, not resumed or reported as this campaign's result.
+    instance = ["--instance", owner_uid] if owner_uid else []
     return shlex.join([
         "hpo", "run", f"{names.MANIFEST_DIR}/{names.MANIFEST_KEY}",
         "--storage", storage_path(campaign, defaults),
@@ -61,6 +64,7 @@ def entrypoint(campaign: Campaign, defaults: ClusterDefaults) -> str:
         "--address", "auto",
         # A failed campaign is a result, not a crash: KubeRay's retries are for crashed drivers.
         "--retry-only-on-crash",
+        *instance,
     ])
 
 
@@ -102,7 +106,7 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
     spec = campaign.spec
     cluster = spec.resources.cluster
     job_spec: dict[str, Any] = {
-        "entrypoint": entrypoint(campaign, defaults),
+        "entrypoint": entrypoint(campaign, defaults, owner_uid),
         "runtimeEnvYAML": yaml.safe_dump({"env_vars": _driver_env(campaign, defaults)},
                                          sort_keys=True),
         "shutdownAfterJobFinishes": True,
@@ -126,7 +130,7 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
 
 
 def _driver_env(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, str]:
-    env = {"HPO_CAMPAIGN": campaign.metadata.name}
+    env: dict[str, str] = {}
     if defaults.experiment_checkpoint_seconds is not None:
         env["TUNE_GLOBAL_CHECKPOINT_S"] = f"{defaults.experiment_checkpoint_seconds:g}"
     return env
