@@ -89,6 +89,7 @@ def test_run_writes_the_status_file_and_prints_the_best_configuration(tmp_path):
     assert f"best loss: {status['bestTrial']['metric']:.6g}" in result.stdout
     assert '"x":' in result.stdout
     assert "stopped early" in result.stderr  # live progress lines
+    assert "WARNING" not in result.stderr, result.stderr  # no notices from Ray on a clean run
 
 
 ITERATIONS = 8  # at 0.2 s each: the four trials left take longer than the wait below

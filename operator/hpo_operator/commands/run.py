@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     campaign = load_or_report(args.manifest)
     if campaign is None:
         return INVALID_MANIFEST
+    if args.address is None and "ray" not in sys.modules:
+        # The embedded cluster keeps Ray's default, token authentication; choosing it before Ray
+        # reads its configuration spares every run Ray's notice that it was chosen.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     from ..campaign.driver import interrupted, run_campaign  # imports Ray: only once valid
 
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
