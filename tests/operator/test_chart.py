@@ -93,6 +93,16 @@ def test_rbac_grants_only_what_the_operator_uses(helm: Path) -> None:
     assert ("hpo.dev", "hpocampaigns", "create") not in rules  # users create campaigns
 
 
+def test_the_driver_may_only_patch_configmaps(helm: Path) -> None:
+    """The operator creates the progress ConfigMap owned by its campaign; a driver that could
+    create one would leave it behind, unowned, when it outlives its campaign."""
+    for variant in ("default", "namespaced"):
+        roles = [d for d in render(helm, variant)
+                 if d["kind"] == "Role" and d["metadata"]["name"] == "hpo-driver"]
+        assert roles and all(r["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                                             "verbs": ["patch"]}] for r in roles)
+
+
 def test_namespaced_mode_uses_roles(helm: Path) -> None:
     docs = render(helm, "namespaced")
     roles = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "hpo-hpo-operator"]

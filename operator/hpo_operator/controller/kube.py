@@ -108,20 +108,12 @@ def get_configmap_data(namespace: str, name: str) -> dict[str, str] | None:
         raise
 
 
-def put_configmap_data(namespace: str, name: str, data: dict[str, str],
-                       labels: dict[str, str]) -> None:
-    """Set ``data`` keys on a ConfigMap, creating it when it does not exist yet."""
-    with _translated(f"write ConfigMap {namespace}/{name}"):
-        try:
-            _core().patch_namespaced_config_map(name, namespace, body={"data": data},
-                                                _content_type=_MERGE_PATCH)
-            return
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-        _core().create_namespaced_config_map(namespace, body={
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels}, "data": data})
+def patch_configmap_data(namespace: str, name: str, data: dict[str, str]) -> None:
+    """Set ``data`` keys on an existing ConfigMap. Never creates it: the operator creates it with
+    the campaign as owner, and one created here would outlive the campaign (HTTP 404 instead)."""
+    with _translated(f"patch ConfigMap {namespace}/{name}"):
+        _core().patch_namespaced_config_map(name, namespace, body={"data": data},
+                                            _content_type=_MERGE_PATCH)
 
 
 def patch_campaign_status(namespace: str, name: str, status: dict[str, Any]) -> None:

@@ -4,6 +4,10 @@ The driver (``hpo run --progress-configmap NS/NAME`` inside the Ray head pod) is
 and never writes the campaign itself: it publishes its status snapshot as JSON into one ConfigMap
 key, and the operator, the only writer of campaign status, picks it up from its watch. The
 driver's CoalescingPublisher already limits this to one write per interval.
+
+The operator creates the ConfigMap, owned by the campaign; the driver only patches it. A driver
+that outlives its campaign (deleted while the head pod shuts down) then gets HTTP 404 instead of
+leaving behind an unowned ConfigMap that a later campaign of the same name would read.
 """
 
 from __future__ import annotations
@@ -21,15 +25,22 @@ logger = logging.getLogger(__name__)
 class ConfigMapSink:
     def __init__(self, namespace: str, name: str, campaign: str) -> None:
         self.namespace, self.name, self.campaign = namespace, name, campaign
-        self.failures = 0
+        self.failures = 0  # consecutive failed publishes
 
     def publish(self, status: CampaignStatus) -> None:
         data = {names.PROGRESS_KEY: json.dumps(status.to_dict(), sort_keys=True)}
         try:
-            kube.put_configmap_data(self.namespace, self.name, data,
-                                    names.labels(self.campaign, "progress"))
-        except kube.KubeError as exc:
-            # Progress is advisory: the campaign goes on, and the next snapshot may get through.
+            kube.patch_configmap_data(self.namespace, self.name, data)
+        except Exception as exc:
+            # Progress is advisory: whatever went wrong (API error, lost connection, no
+            # credentials), the campaign goes on and the next snapshot may get through. One
+            # warning per streak of failures, so that an unreachable API does not flood the log.
             self.failures += 1
             log = logger.warning if self.failures == 1 else logger.debug
-            log("cannot publish progress to ConfigMap %s/%s: %s", self.namespace, self.name, exc)
+            log("cannot publish progress of campaign %s to ConfigMap %s/%s: %s", self.campaign,
+                self.namespace, self.name, exc)
+            return
+        if self.failures:
+            logger.info("progress of campaign %s reaches ConfigMap %s/%s again after %d failed "
+                        "attempts", self.campaign, self.namespace, self.name, self.failures)
+            self.failures = 0
