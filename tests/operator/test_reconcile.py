@@ -101,6 +101,27 @@ def test_a_failed_campaign_is_failed_even_though_its_driver_exited_zero() -> Non
     assert status.best_trial is not None and status.best_trial.id == "a"
 
 
+def test_an_interrupted_drivers_complete_condition_ends_with_its_retry() -> None:
+    """KubeRay retries a driver that was stopped: the campaign runs on and is not Complete."""
+    interrupted = progress(trial("a", 0.4), message="interrupted")
+    interrupted.phase = Phase.FAILED
+    interrupted.set_condition("Complete", True, "Interrupted", "stopped by SIGTERM")
+    interrupted.set_condition("TrialsErrored", True, "TrialError", "trial b failed")
+    running = CampaignStatus(phase=Phase.RUNNING)
+    before_retry = reconcile.fold(running, rayjob("Retrying", "FAILED"), interrupted, "min")
+    assert before_retry.phase is Phase.RUNNING
+    assert before_retry.condition("Complete") is None
+    assert before_retry.condition("TrialsErrored") is not None
+
+    resumed = progress(trial("a", 0.4), resumed=1)
+    resumed.set_condition("Resumed", True, "ExperimentRestored")
+    retried = reconcile.fold(before_retry, rayjob("Running", "RUNNING"), resumed, "min")
+    assert {c.type for c in retried.conditions} == {"Valid", "Provisioned", "Resumed"}
+
+    done = reconcile.fold(retried, rayjob("Complete", "SUCCEEDED"), resumed, "min")
+    assert done.condition("Complete").status == "True"  # type: ignore[union-attr]
+
+
 def test_validation_failed_lists_problems() -> None:
     status = reconcile.validation_failed([Problem("spec.budget.trials", "must be positive", 0)])
     assert status.phase is Phase.VALIDATION_FAILED and status.phase.terminal

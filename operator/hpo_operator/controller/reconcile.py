@@ -25,6 +25,8 @@ _DEPLOYMENT_DONE = {"Complete", "Failed", "ValidationFailed"}
 # those the operator decides, so a field added to the status model flows through by itself.
 _OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials", "completion_time"}
 _DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
+# Conditions the operator decides; every other one is the driver's, as of its latest progress.
+_OPERATOR_CONDITIONS = {"Valid", "Provisioned"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,18 @@ def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,
     """The next status. ``mode`` is the objective's (min|max), to compare best trials."""
     if current.phase.terminal:
         return current
+    status = _next(current, rayjob, progress, mode)
+    if not status.phase.terminal:
+        # An interrupted driver's last word (Complete=True, reason Interrupted) outlives it in the
+        # progress ConfigMap until its retry publishes: `kubectl wait --for=condition=Complete`
+        # must not return while the campaign still runs.
+        status.conditions = [c for c in status.conditions
+                             if not (c.type == "Complete" and c.status == "True")]
+    return status
+
+
+def _next(current: CampaignStatus, rayjob: dict[str, Any] | None,
+          progress: CampaignStatus | None, mode: str) -> CampaignStatus:
     status = current.model_copy(deep=True)
     status.set_condition("Valid", True, "SpecValid")
     if progress is not None:
@@ -87,8 +101,13 @@ def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str)
         setattr(status, name, getattr(progress, name))
     status.top_trials = _top(status.top_trials + progress.top_trials, mode)
     status.best_trial = status.top_trials[0] if status.top_trials else status.best_trial
+    # The driver's conditions are those of its latest progress: one a retried driver no longer
+    # reports is gone, not kept from the attempt before.
+    latest = {cond.type for cond in progress.conditions}
+    status.conditions = [c for c in status.conditions
+                         if c.type in _OPERATOR_CONDITIONS or c.type in latest]
     for cond in progress.conditions:
-        if cond.type not in ("Valid", "Provisioned"):
+        if cond.type not in _OPERATOR_CONDITIONS:
             status.set_condition(cond.type, cond.status == "True", cond.reason, cond.message)
 
 
