@@ -43,8 +43,9 @@ def provision(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any
 
 
 @kopf.on.update(*CAMPAIGNS, field="spec")
-def spec_changed(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
-    campaigns.spec_changed(dict(body), memo.settings, memo.metrics, logger)
+def spec_changed(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, retry: int,
+                 **_: Any) -> None:
+    campaigns.spec_changed(dict(body), memo.settings, memo.metrics, logger, retry)
 
 
 @kopf.on.event("ray.io", "v1", "rayjobs", labels={names.CAMPAIGN_LABEL: kopf.PRESENT})

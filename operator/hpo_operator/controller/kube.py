@@ -98,14 +98,21 @@ def _get_custom(group: str, version: str, plural: str, namespace: str,
         raise
 
 
-def get_configmap_data(namespace: str, name: str) -> dict[str, str] | None:
+def get_configmap(namespace: str, name: str) -> dict[str, Any] | None:
+    """The whole ConfigMap (metadata included, to tell whose it is), or None when absent."""
     try:
         with _translated(f"get ConfigMap {namespace}/{name}"):
-            return dict(_core().read_namespaced_config_map(name, namespace).data or {})
+            found = _core().read_namespaced_config_map(name, namespace)
     except KubeError as exc:
         if exc.status == 404:
             return None
         raise
+    return dict(_api().sanitize_for_serialization(found))
+
+
+def delete_configmap(namespace: str, name: str) -> None:
+    with _translated(f"delete ConfigMap {namespace}/{name}"):
+        _core().delete_namespaced_config_map(name, namespace)
 
 
 def patch_configmap_data(namespace: str, name: str, data: dict[str, str]) -> None:

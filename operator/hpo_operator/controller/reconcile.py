@@ -55,6 +55,14 @@ def validation_failed(problems: list[Problem]) -> CampaignStatus:
     return status
 
 
+def not_provisioned(current: CampaignStatus, reason: str, message: str) -> CampaignStatus:
+    """The status while the campaign's children cannot be created, and why."""
+    status = current.model_copy(deep=True)
+    status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
+    status.set_condition("Provisioned", False, reason, message)
+    return status
+
+
 def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,
          progress: CampaignStatus | None, mode: str) -> CampaignStatus:
     """The next status. ``mode`` is the objective's (min|max), to compare best trials."""
