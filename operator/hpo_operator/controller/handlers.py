@@ -7,7 +7,9 @@ which stores nothing on them (RayJobs belong to KubeRay, progress to the driver)
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -19,6 +21,17 @@ from .metrics import Metrics
 from .settings import OperatorSettings
 
 CAMPAIGNS = (names.GROUP, names.VERSION, names.PLURAL)
+RAYJOBS = ("ray.io", "v1", "rayjobs")
+CONFIGMAPS = ("v1", "configmaps")
+RAYJOB_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT}
+PROGRESS_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT,
+                                      names.COMPONENT_LABEL: "progress"}
+
+
+def label_selector(labels: Mapping[str, Any]) -> str:
+    """A handler's ``labels=`` filter as a Kubernetes label selector."""
+    return ",".join(key if value is kopf.PRESENT else f"{key}={value}"
+                    for key, value in labels.items())
 
 
 @kopf.on.startup()
@@ -31,6 +44,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=names.GROUP)
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300  # re-list every few minutes in case a watch went stale
+    # The handlers' labels= filters act only on objects already received: without a server-side
+    # selector the operator would list and watch every RayJob and ConfigMap it can see.
+    settings.watching.label_selectors[RAYJOBS] = label_selector(RAYJOB_LABELS)
+    settings.watching.label_selectors[CONFIGMAPS] = label_selector(PROGRESS_LABELS)
     if memo.settings.metrics_port:
         memo.metrics.serve(memo.settings.metrics_port)
         logger.info("metrics on :%d/metrics", memo.settings.metrics_port)
@@ -48,14 +65,13 @@ def spec_changed(body: kopf.Body, memo: kopf.Memo, logger: logging.Logger, retry
     campaigns.spec_changed(dict(body), memo.settings, memo.metrics, logger, retry)
 
 
-@kopf.on.event("ray.io", "v1", "rayjobs", labels={names.CAMPAIGN_LABEL: kopf.PRESENT})
+@kopf.on.event(*RAYJOBS, labels=RAYJOB_LABELS)
 def rayjob_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
     campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.settings, memo.metrics,
                    "rayjob")
 
 
-@kopf.on.event("v1", "configmaps",
-               labels={names.CAMPAIGN_LABEL: kopf.PRESENT, names.COMPONENT_LABEL: "progress"})
+@kopf.on.event(*CONFIGMAPS, labels=PROGRESS_LABELS)
 def progress_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: Any) -> None:
     campaigns.sync(namespace, labels[names.CAMPAIGN_LABEL], memo.settings, memo.metrics,
                    "progress")
@@ -66,11 +82,21 @@ def _unfinished(status: kopf.Status, **_: Any) -> bool:
 
 
 @kopf.daemon(*CAMPAIGNS, when=_unfinished, cancellation_timeout=5)
-def resync(namespace: str, name: str, memo: kopf.Memo, stopped: kopf.DaemonStopped,
-           **_: Any) -> None:
-    """A slow periodic sync while a campaign runs, in case a watch event was missed."""
-    while not stopped.wait(memo.settings.resync_seconds):
-        campaigns.sync(namespace, name, memo.settings, memo.metrics, "resync")
+async def resync(namespace: str, name: str, memo: kopf.Memo, stopped: kopf.DaemonStopped,
+                 logger: logging.Logger, **_: Any) -> None:
+    """A slow periodic sync while a campaign runs, in case a watch event was missed.
+
+    Async, so that a running campaign holds no thread between syncs: kopf runs sync handlers in
+    one bounded thread pool, which a waiting thread per campaign would exhaust, starving the
+    provisioning, event and clean-up handlers of every campaign.
+    """
+    while not await stopped.wait(memo.settings.resync_seconds):
+        try:
+            await asyncio.to_thread(campaigns.sync, namespace, name, memo.settings, memo.metrics,
+                                    "resync")
+        except Exception as exc:
+            # Counted in hpo_reconcile_errors_total; the next period tries again.
+            logger.warning("resync failed: %s", exc)
 
 
 @kopf.on.delete(*CAMPAIGNS)
