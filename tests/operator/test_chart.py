@@ -88,7 +88,11 @@ def test_rbac_grants_only_what_the_operator_uses(helm: Path) -> None:
     rules = _rules(render(helm, "default"), "ClusterRole")
     assert ("ray.io", "rayjobs", "create") in rules
     assert ("hpo.dev", "hpocampaigns/status", "patch") in rules
-    assert not any(verb in ("*", "update", "deletecollection") for _, _, verb in rules)
+    # Owner references with blockOwnerDeletion, under OwnerReferencesPermissionEnforcement.
+    assert ("hpo.dev", "hpocampaigns/finalizers", "update") in rules
+    updates = {resource for _, resource, verb in rules if verb == "update"}
+    assert updates == {"hpocampaigns/finalizers"}
+    assert not any(verb in ("*", "deletecollection") for _, _, verb in rules)
     assert not any(resource in ("secrets", "pods", "*") for _, resource, _ in rules)
     assert ("hpo.dev", "hpocampaigns", "create") not in rules  # users create campaigns
 
@@ -107,6 +111,8 @@ def test_namespaced_mode_uses_roles(helm: Path) -> None:
     docs = render(helm, "namespaced")
     roles = [d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "hpo-hpo-operator"]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    assert all({"apiGroups": ["hpo.dev"], "resources": ["hpocampaigns/finalizers"],
+                "verbs": ["update"]} in r["rules"] for r in roles)
     cluster_rules = {(r["metadata"]["name"], res) for r in docs if r["kind"] == "ClusterRole"
                      for rule in r["rules"] for res in rule["resources"]}
     assert cluster_rules == {("hpo-hpo-operator-crds", "customresourcedefinitions")}

@@ -44,6 +44,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [hpo.dev]
   resources: [hpocampaigns/status]
   verbs: [get, patch]
+# Application: children carry ownerReferences with blockOwnerDeletion; where the
+# OwnerReferencesPermissionEnforcement admission plugin runs (OpenShift), creating them needs
+# update on the owner's finalizers.
+- apiGroups: [hpo.dev]
+  resources: [hpocampaigns/finalizers]
+  verbs: [update]
 # Application: one RayJob per campaign, created if absent, deleted with the campaign.
 - apiGroups: [ray.io]
   resources: [rayjobs]
