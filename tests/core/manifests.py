@@ -5,6 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
+from hpo_operator.campaign.manifest import ManifestError, parse_campaign
+
 BASE: dict[str, Any] = {
     "apiVersion": "hpo.dev/v1alpha1",
     "kind": "HPOCampaign",
@@ -29,3 +33,10 @@ def manifest(**spec_overrides: Any) -> dict[str, Any]:
         else:
             doc["spec"][key] = value
     return doc
+
+
+def problems(doc: dict[str, Any]) -> dict[str, str]:
+    """The problems validation reports for ``doc``, by field path (it must be invalid)."""
+    with pytest.raises(ManifestError) as info:
+        parse_campaign(doc)
+    return {p.path: str(p) for p in info.value.problems}

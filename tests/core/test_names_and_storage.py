@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from manifests import manifest
+from manifests import manifest, problems
 
-from hpo_operator.campaign.manifest import ManifestError, parse_campaign
-
-
-def problems(doc) -> dict[str, str]:
-    with pytest.raises(ManifestError) as info:
-        parse_campaign(doc)
-    return {p.path: str(p) for p in info.value.problems}
+from hpo_operator.campaign.manifest import parse_campaign
 
 
 def named(name: str) -> dict:

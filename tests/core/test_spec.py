@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from manifests import manifest
+from manifests import manifest, problems
 
-from hpo_operator.campaign.manifest import ManifestError, parse_campaign
+from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.spec import infer_role, parse_duration
-
-
-def problems(doc) -> dict[str, str]:
-    with pytest.raises(ManifestError) as info:
-        parse_campaign(doc)
-    return {p.path: str(p) for p in info.value.problems}
 
 
 def test_valid_manifest_gets_defaults():

@@ -115,13 +115,7 @@ def _set_aside_another_instance(exp_dir: Path, instance: str | None) -> None:
     """An experiment left by another campaign object of the same name (deleted and created
     again) is not this campaign's: it is kept under a new name, never resumed or reported."""
     marker = exp_dir / INSTANCE_FILE
-    if instance is None or not exp_dir.exists():
-        return
-    try:
-        stored = marker.read_text().strip()
-    except OSError:
-        stored = None
-    if stored is not None and stored != instance:
+    if instance is not None and marker.is_file() and marker.read_text().strip() != instance:
         _set_aside(exp_dir, now_iso())
 
 
@@ -313,9 +307,7 @@ def run_campaign(
             return _finish(progress, Phase.FAILED, "MetricNotReported", missing)
         return _finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
     if progress.stopped_by_signal():
-        for trial_id, state in progress.tracker.states().items():
-            if state == "RUNNING":  # saved with the experiment: a rerun resumes it
-                progress.tracker.trial_state(trial_id, "PAUSED")
+        progress.tracker.pause_running()  # saved with the experiment: a rerun resumes them
         counts = progress.status().trials
         return _finish(progress, Phase.FAILED, INTERRUPTED,
                        f"stopped by a signal after {counts.completed + counts.stopped} finished "

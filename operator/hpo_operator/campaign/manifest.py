@@ -12,10 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .rules import Problem, check_spec
-from .spec import Campaign
-
-API_VERSION = "hpo.dev/v1alpha1"
-KIND = "HPOCampaign"
+from .spec import API_VERSION, KIND, Campaign
 
 
 class ManifestError(Exception):

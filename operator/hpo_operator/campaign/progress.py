@@ -93,6 +93,12 @@ class CampaignTracker:
         record = self._trials.setdefault(trial_id, _TrialRecord())
         record.state, record.error = _ERROR, error
 
+    def pause_running(self) -> None:
+        """The run stopped with its experiment saved: running trials wait for the resume."""
+        for record in self._trials.values():
+            if record.state == _RUNNING:
+                record.state = _PAUSED
+
     def carry_over(self, elapsed_before: float, time_to_target: float | None) -> None:
         """Continue the clock of earlier runs of a resumed campaign, and keep when it reached
         its target then (its results, replayed into this tracker, would time it now)."""
@@ -102,9 +108,6 @@ class CampaignTracker:
     # -- queries ------------------------------------------------------------------------------
     def elapsed(self) -> float:
         return self._elapsed_before + self._clock() - self._started
-
-    def states(self) -> dict[str, str]:
-        return {tid: r.state for tid, r in self._trials.items()}
 
     def counts(self) -> TrialCounts:
         counts = TrialCounts(total=len(self._trials))

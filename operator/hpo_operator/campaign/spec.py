@@ -408,10 +408,12 @@ class Storage(_Model):
     @field_validator("path")
     @classmethod
     def _a_shared_directory(cls, path: str | None) -> str | None:
-        if path is not None and "://" in path:
+        if path is None:
+            return path
+        if "://" in path:
             raise ValueError(f"{path!r}: object storage URIs are not supported; mount shared "
                              "storage (a ReadWriteMany volumeClaim, NFS) and give its path")
-        if path is not None and not path.startswith("/"):
+        if not path.startswith("/"):
             raise ValueError(f"{path!r} must be an absolute path: it is a mount point in the "
                              "Ray pods and the same directory on every Slurm node")
         return path
