@@ -18,6 +18,7 @@ from hpo_operator.campaign.strategies import (
     checkpoint_frequency,
     make_scheduler,
     make_searcher,
+    population_seed,
     stop_criteria,
 )
 
@@ -78,6 +79,18 @@ def test_pbt_mutates_the_searched_algorithm_hyperparameters():
     assert pbt._hyperparam_mutations["batch_size"] == [16, 32, 64]
     # PBT saves the trials it may clone at each perturbation itself: no periodic checkpoints.
     assert checkpoint_frequency(spec) == 0
+
+
+def test_pbt_seed_defaults_to_the_searchers():
+    def seed(scheduler: dict, searcher: dict) -> int | None:
+        doc = manifest(searchSpace={"lr": SPACE["lr"]},
+                       strategy={"scheduler": {"type": "pbt", **scheduler}, "searcher": searcher},
+                       budget={"trials": 4, "maxIterationsPerTrial": 12})
+        return population_seed(parse_campaign(doc).spec)
+
+    assert seed({"seed": 3}, {"type": "random", "seed": 7}) == 3
+    assert seed({}, {"type": "random", "seed": 7}) == 7
+    assert seed({}, {"type": "random"}) is None
 
 
 def test_minimal_checkpointing_by_default():

@@ -1,4 +1,4 @@
-"""PBT and PB2 schedulers that also log each exploit exactly, for schedule extraction.
+"""PBT and PB2 schedulers that log each exploit exactly and draw from their own seeded stream.
 
 Tune's own policy logs (``pbt_global.txt``, ``pbt_policy_<trial>.txt``: one JSON row
 ``[target_tag, clone_tag, target_iteration, clone_iteration, clone_config, new_config]`` per
@@ -10,6 +10,12 @@ one line per exploit to :data:`LINEAGE_FILE` with trial ids (not tags) and that 
 result rows of the trials cannot stand in: Tune re-downloads ``result.json`` when it restarts a
 paused trial and loses the rows written since the last sync.
 
+Tune's PBT draws its exploits and explores from the global ``random`` (PB2 also from
+``numpy.random``), which Ray's event loop draws from too, a timing-dependent number of times: a
+seed set beforehand does not make a run repeatable. With a seed, these schedulers keep streams of
+their own and swap them in around the calls that draw, so a synchronous campaign with the same
+seed makes the same exploits whenever its trials report the same results.
+
 Imported only when a PBT/PB2 campaign is built: this module imports Ray.
 """
 
@@ -17,7 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+import random
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
 
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
@@ -58,9 +68,43 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-class LineagePBT(_LogsLineage, PopulationBasedTraining):
-    """Tune's PopulationBasedTraining, plus the exact lineage log."""
+class _OwnRandomStreams:
+    """Mixin: the scheduler's draws come from its own ``random`` and ``numpy`` streams."""
+
+    def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._streams: tuple[Any, Any] | None = None
+        if seed is not None:
+            self._streams = (random.Random(seed).getstate(),
+                             np.random.RandomState(seed).get_state())
+
+    @contextmanager
+    def _own_streams(self) -> Iterator[None]:
+        if self._streams is None:
+            yield
+            return
+        outer = random.getstate(), np.random.get_state()
+        random.setstate(self._streams[0])
+        np.random.set_state(self._streams[1])
+        try:
+            yield
+        finally:
+            self._streams = random.getstate(), np.random.get_state()
+            random.setstate(outer[0])
+            np.random.set_state(outer[1])
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        with self._own_streams():
+            super().on_trial_add(tune_controller, trial)  # type: ignore[misc]
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+        with self._own_streams():
+            return super().on_trial_result(tune_controller, trial, result)  # type: ignore[misc]
 
 
-class LineagePB2(_LogsLineage, PB2):
-    """Tune's PB2, plus the exact lineage log."""
+class LineagePBT(_OwnRandomStreams, _LogsLineage, PopulationBasedTraining):
+    """Tune's PopulationBasedTraining, plus the exact lineage log and its own random streams."""
+
+
+class LineagePB2(_OwnRandomStreams, _LogsLineage, PB2):
+    """Tune's PB2, plus the exact lineage log and its own random streams."""

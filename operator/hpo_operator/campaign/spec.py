@@ -217,6 +217,10 @@ class PopulationScheduler(_Model):
         default=False,
         description="Exploit only when every trial has reached the same iteration: fair "
         "comparisons when trials run at uneven speeds, at the cost of pausing them all.")
+    seed: int | None = Field(
+        default=None,
+        description="Seeds the exploit and explore draws (default: the searcher's seed). With "
+        "synch, the same seed and the same trial results make the same exploits.")
 
 
 class PbtScheduler(PopulationScheduler):

@@ -92,15 +92,23 @@ def make_scheduler(spec: CampaignSpec) -> Any:
             hyperparam_mutations=pbt_mutations(spec), quantile_fraction=s.quantile_fraction,
             resample_probability=s.resample_probability,
             perturbation_factors=tuple(s.perturbation_factors),
-            custom_explore_fn=ClipToSpace(spec), synch=s.synch, log_config=True)
+            custom_explore_fn=ClipToSpace(spec), synch=s.synch, log_config=True,
+            seed=population_seed(spec))
     if isinstance(s, Pb2Scheduler):
         _need("sklearn", "scheduler pb2")
         from .lineage import LineagePB2
 
         return LineagePB2(time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
                    hyperparam_bounds=pb2_bounds(spec), quantile_fraction=s.quantile_fraction,
-                   synch=s.synch, log_config=True)
+                   synch=s.synch, log_config=True, seed=population_seed(spec))
     raise TypeError(f"unknown scheduler {s.type!r}")
+
+
+def population_seed(spec: CampaignSpec) -> int | None:
+    """PBT/PB2's own seed, else the searcher's: one seed makes a whole campaign repeatable."""
+    s = spec.strategy.scheduler
+    own = s.seed if isinstance(s, PopulationScheduler) else None
+    return own if own is not None else getattr(spec.strategy.searcher, "seed", None)
 
 
 def pbt_mutations(spec: CampaignSpec) -> dict[str, Any]:
