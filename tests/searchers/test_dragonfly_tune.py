@@ -2,8 +2,8 @@
 
 The objective is an analytic bowl over an int, a log-scaled float, a numeric choice and a string
 choice, with its optimum (loss 0) inside the space. Each campaign: one iteration per trial,
-25 trials, two at a time. Seeds are fixed, but the order in which concurrent trials finish is not,
-so the comparison is on the mean best loss over several seeds.
+25 trials, two at a time. Seeds are fixed, but the order in which concurrent trials finish could
+vary, so the comparison is on the mean best loss over several seeds.
 """
 
 from __future__ import annotations
@@ -83,9 +83,7 @@ def test_bayesian_optimisation_against_random_search(local_ray: Any, tmp_path: P
 
     means = {k: statistics.mean(v) for k, v in best.items()}
     print(f"best loss per seed {SEEDS}: {best}; means {means}")
-    # Measured on 2 cores (direct searcher runs, seeds 0-6, same budget): Dragonfly's best
-    # averaged 0.78 against random search's expected best-of-25 of 0.97, but two seeds in
-    # seven ended near 1.8. Three seeds at 25 trials cannot separate the two reliably, so a loss
-    # here is reported (xfail) with the numbers rather than failing the suite at random.
-    if means["dragonfly"] >= means["random"]:
-        pytest.xfail(f"BO did not beat random search on these seeds: {best}")
+    # On these seeds Dragonfly's best averages 0.31 against random search's 1.30, the same in
+    # repeated runs, under load too. Over seeds 0-6 two seeds in seven ended near 1.8: even two
+    # such seeds here would leave the mean (1.22) below random search's.
+    assert means["dragonfly"] < means["random"], best
