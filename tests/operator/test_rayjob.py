@@ -99,7 +99,7 @@ def test_entrypoint_deadlines_and_ownership() -> None:
     assert shlex.split(spec["entrypoint"]) == [
         "hpo", "run", "/etc/hpo/campaign.yaml", "--storage", "/mnt/hpo",
         "--progress-configmap", "default/gpu-workers-progress", "--address", "auto",
-        "--retry-only-on-crash", "--instance", "uid-9"]
+        "--retry-only-on-crash", "--wait-for-nodes", "4", "--instance", "uid-9"]
     assert spec["activeDeadlineSeconds"] == 8 * 3600 + 100
     assert spec["backoffLimit"] == 4 and spec["shutdownAfterJobFinishes"] is True
     meta = job["metadata"]
@@ -117,6 +117,7 @@ def test_no_deadline_without_a_time_limit_and_checkpoint_period_in_runtime_env()
     job = build_rayjob(parse_campaign(CAMPAIGNS["head-only"]),
                        ClusterDefaults(experiment_checkpoint_seconds=1.5))
     assert "activeDeadlineSeconds" not in job["spec"]
+    assert "--wait-for-nodes" not in job["spec"]["entrypoint"]  # the head is the whole cluster
     env = yaml.safe_load(job["spec"]["runtimeEnvYAML"])["env_vars"]
     assert env == {"TUNE_GLOBAL_CHECKPOINT_S": "1.5"}
 

@@ -238,6 +238,8 @@ def run_campaign(
     publish_interval: float = 2.0,
     rerun_finished: bool = True,
     instance: str | None = None,
+    expect_nodes: int = 1,
+    nodes_timeout: float = 300.0,
 ) -> CampaignStatus:
     """Run ``campaign`` to the end and return its final status (also published to ``sinks``).
 
@@ -245,6 +247,8 @@ def run_campaign(
     again, unless ``rerun_finished`` is False: then its final status is published once more and
     returned (a job retry after the result was written must not start the campaign over).
     ``instance`` identifies the campaign object: another object's experiment is set aside.
+    On a cluster whose workers may still be joining, the resource check waits up to
+    ``nodes_timeout`` seconds for ``expect_nodes`` nodes first.
     """
     spec = campaign.spec
     exp_dir = experiment_dir(storage, campaign)
@@ -279,9 +283,11 @@ def run_campaign(
         return _finish(progress, Phase.FAILED, "TrainableNotFound", str(exc))
 
     _ensure_ray(address)
+    missing = _wait_for_nodes(expect_nodes, nodes_timeout)
     unschedulable = _unschedulable(spec)
     if unschedulable:
-        return _finish(progress, Phase.FAILED, "Unschedulable", unschedulable)
+        return _finish(progress, Phase.FAILED, "Unschedulable",
+                       f"{unschedulable} ({missing})" if missing else unschedulable)
     exp_dir.mkdir(parents=True, exist_ok=True)
     (exp_dir / MANIFEST_FILE).write_text(campaign.model_dump_json(by_alias=True, indent=2))
     if instance is not None:
@@ -362,6 +368,20 @@ def _ensure_ray(address: str | None) -> None:
     ray.init(address=address, include_dashboard=False, log_to_driver=verbose,
              logging_level=logging.INFO if verbose else logging.WARNING,
              configure_logging=True)
+
+
+def _wait_for_nodes(nodes: int, timeout: float) -> str | None:
+    """Wait for the nodes the cluster was given; None once they are there, else how many are."""
+    if nodes <= 1:
+        return None
+    from .nodes import alive_nodes, wait_for_nodes
+
+    if alive_nodes() < nodes:
+        logger.warning("waiting up to %g s for %d Ray nodes to join", timeout, nodes)
+    missing = wait_for_nodes(nodes, timeout)
+    if missing:  # trials may still run on the nodes there are; the resource check decides
+        logger.warning("%s; starting with the nodes there are", missing)
+    return missing
 
 
 def _unschedulable(spec: CampaignSpec) -> str | None:

@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="identity of this campaign object (the operator passes its uid): an "
                         "experiment of the same name left in the storage by another object is "
                         "set aside, never resumed or reported as this one's")
+    p.add_argument("--wait-for-nodes", type=int, default=1, metavar="N",
+                   help="on a cluster whose workers may still be joining: wait for N Ray nodes "
+                        "(head included) before checking that a trial fits (default 1)")
+    p.add_argument("--wait-for-nodes-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="how long to wait for them before going on with the nodes there are "
+                        "(default 300)")
     p.add_argument("--progress-configmap", metavar="NAMESPACE/NAME", type=configmap_target,
                    help="also publish progress to this ConfigMap (the driver of a RayJob)")
     p.set_defaults(func=run)
@@ -79,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         sinks.append(ConfigMapSink(namespace, name, campaign.metadata.name))
     status = run_campaign(campaign, args.storage, sinks, address=args.address,
                           publish_interval=args.interval,
-                          rerun_finished=not args.retry_only_on_crash, instance=args.instance)
+                          rerun_finished=not args.retry_only_on_crash, instance=args.instance,
+                          expect_nodes=args.wait_for_nodes,
+                          nodes_timeout=args.wait_for_nodes_timeout)
     print_summary(status)
     if interrupted(status):
         return INTERRUPTED_EXIT  # not a final result: a retry resumes it

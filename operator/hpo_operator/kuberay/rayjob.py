@@ -57,6 +57,10 @@ def entrypoint(campaign: Campaign, defaults: ClusterDefaults, owner_uid: str | N
     # The campaign object's uid: an experiment a deleted campaign of the same name left in the
     # storage is set aside, not resumed or reported as this campaign's result.
     instance = ["--instance", owner_uid] if owner_uid else []
+    # KubeRay may submit before every worker's raylet has registered: a campaign must not be
+    # judged unschedulable by the head alone.
+    workers = campaign.spec.resources.cluster.workers
+    wait = ["--wait-for-nodes", str(workers + 1)] if workers else []
     return shlex.join([
         "hpo", "run", f"{names.MANIFEST_DIR}/{names.MANIFEST_KEY}",
         "--storage", storage_path(campaign, defaults),
@@ -64,6 +68,7 @@ def entrypoint(campaign: Campaign, defaults: ClusterDefaults, owner_uid: str | N
         "--address", "auto",
         # A failed campaign is a result, not a crash: KubeRay's retries are for crashed drivers.
         "--retry-only-on-crash",
+        *wait,
         *instance,
     ])
 

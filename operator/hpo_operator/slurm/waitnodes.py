@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 import threading
-import time
 from pathlib import Path
+
+from ..campaign.nodes import wait_for_nodes
 
 
 def process_alive(pid: int) -> bool:
@@ -25,31 +26,20 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
-def alive_nodes(address: str) -> int:
+def wait_for_workers(address: str, nodes: int, timeout: float, watch: list[int],
+                     interval: float = 1.0) -> str | None:
+    """None once ``nodes`` are alive; otherwise why not (a message for the status)."""
     import ray
 
     if not ray.is_initialized():
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
-    return sum(1 for node in ray.nodes() if node.get("Alive"))
 
+    def gone() -> str | None:
+        dead = any(not process_alive(pid) for pid in watch)
+        return "the Ray worker step exited" if dead else None
 
-def wait_for_nodes(address: str, nodes: int, timeout: float, watch: list[int],
-                   interval: float = 1.0) -> str | None:
-    """None once ``nodes`` are alive; otherwise why not (a message for the status)."""
-    deadline = time.monotonic() + timeout
-    alive = 0
-    while True:
-        alive = alive_nodes(address)
-        if alive >= nodes:
-            return None
-        dead = [pid for pid in watch if not process_alive(pid)]
-        if dead:
-            return (f"the Ray worker step exited with {alive} of {nodes} nodes up "
-                    "(see ray-workers-JOBID.log in the run directory)")
-        if time.monotonic() >= deadline:
-            return (f"only {alive} of {nodes} Ray nodes joined within {timeout:g} s "
-                    "(see ray-workers-JOBID.log in the run directory)")
-        time.sleep(interval)
+    problem = wait_for_nodes(nodes, timeout, gone=gone, interval=interval)
+    return problem and f"{problem} (see ray-workers-JOBID.log in the run directory)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     watchdog.daemon = True
     watchdog.start()
     try:
-        problem = wait_for_nodes(args.address, args.nodes, args.timeout, args.watch)
+        problem = wait_for_workers(args.address, args.nodes, args.timeout, args.watch)
     except Exception as exc:  # a head that went away mid-wait: report it, not a traceback
         problem = f"cannot reach the Ray head at {args.address}: {type(exc).__name__}: {exc}"
     if problem is None:
