@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         from ..controller.progress_sink import ConfigMapSink
 
         namespace, name = args.progress_configmap
-        sinks.append(ConfigMapSink(namespace, name, campaign.metadata.name))
+        sinks.append(ConfigMapSink(namespace, name, campaign.metadata.name, args.instance))
     status = run_campaign(campaign, args.storage, sinks, address=args.address,
                           publish_interval=args.interval,
                           rerun_finished=not args.retry_only_on_crash, instance=args.instance,

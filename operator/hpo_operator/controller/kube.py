@@ -20,6 +20,7 @@ from ..kuberay import names
 
 RAY_GROUP, RAY_VERSION, RAYJOBS = "ray.io", "v1", "rayjobs"
 _MERGE_PATCH = "application/merge-patch+json"
+_JSON_PATCH = "application/json-patch+json"
 _lock = threading.Lock()
 
 
@@ -115,12 +116,24 @@ def delete_configmap(namespace: str, name: str) -> None:
         _core().delete_namespaced_config_map(name, namespace)
 
 
-def patch_configmap_data(namespace: str, name: str, data: dict[str, str]) -> None:
+def patch_configmap_data(namespace: str, name: str, data: dict[str, str],
+                         owner_uid: str | None = None) -> None:
     """Set ``data`` keys on an existing ConfigMap. Never creates it: the operator creates it with
-    the campaign as owner, and one created here would outlive the campaign (HTTP 404 instead)."""
+    the campaign as owner, and one created here would outlive the campaign (HTTP 404 instead).
+
+    With ``owner_uid``, ``data`` replaces the ConfigMap's data in one JSON patch that first tests
+    the owner's uid (HTTP 422 when another object owns it): a driver outliving its campaign never
+    writes into the ConfigMap of a new campaign of the same name.
+    """
+    body: Any = {"data": data}
+    content_type = _MERGE_PATCH
+    if owner_uid is not None:
+        body = [{"op": "test", "path": "/metadata/ownerReferences/0/uid", "value": owner_uid},
+                {"op": "add", "path": "/data", "value": data}]
+        content_type = _JSON_PATCH
     with _translated(f"patch ConfigMap {namespace}/{name}"):
-        _core().patch_namespaced_config_map(name, namespace, body={"data": data},
-                                            _content_type=_MERGE_PATCH)
+        _core().patch_namespaced_config_map(name, namespace, body=body,
+                                            _content_type=content_type)
 
 
 def patch_campaign_status(namespace: str, name: str, status: dict[str, Any]) -> None:
