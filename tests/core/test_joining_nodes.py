@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +38,10 @@ def _hpo_run(manifest_file: Path, address: str, nodes: int, timeout: float, stat
          "--storage", str(status.parent / "runs"), "--status-file", str(status),
          "--wait-for-nodes", str(nodes), "--wait-for-nodes-timeout", str(timeout)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _status(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
@@ -73,7 +76,10 @@ def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
 
         # The worker joins while the driver waits: the campaign runs on it.
         run = _hpo_run(manifest_file, address, 2, 120, tmp_path / "joined" / "status.json", env)
-        time.sleep(3)
+        waiting = wait_for(lambda: _status(tmp_path / "joined" / "status.json"), 60,
+                           "the status of a driver waiting for nodes")
+        assert waiting["phase"] == "Pending", waiting
+        assert "for 2 Ray nodes to join (1 so far)" in waiting["message"]
         assert run.poll() is None, run.communicate()[0]  # still waiting, not failed
         worker = _ray_start([f"--address={address}", "--num-cpus=1",
                              f"--temp-dir={temp / 'w'}"], env, tmp_path / "worker.log")

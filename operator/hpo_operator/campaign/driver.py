@@ -283,7 +283,7 @@ def run_campaign(
         return _finish(progress, Phase.FAILED, "TrainableNotFound", str(exc))
 
     _ensure_ray(address)
-    missing = _wait_for_nodes(expect_nodes, nodes_timeout)
+    missing = _wait_for_nodes(expect_nodes, nodes_timeout, progress)
     unschedulable = _unschedulable(spec)
     if unschedulable:
         return _finish(progress, Phase.FAILED, "Unschedulable",
@@ -370,15 +370,22 @@ def _ensure_ray(address: str | None) -> None:
              configure_logging=True)
 
 
-def _wait_for_nodes(nodes: int, timeout: float) -> str | None:
-    """Wait for the nodes the cluster was given; None once they are there, else how many are."""
+def _wait_for_nodes(nodes: int, timeout: float, progress: _Progress) -> str | None:
+    """Wait for the nodes the cluster was given; None once they are there, else how many are.
+    The status says what the campaign waits for meanwhile."""
     if nodes <= 1:
         return None
     from .nodes import alive_nodes, wait_for_nodes
 
-    if alive_nodes() < nodes:
-        logger.warning("waiting up to %g s for %d Ray nodes to join", timeout, nodes)
+    alive = alive_nodes()
+    if alive >= nodes:
+        return None
+    waiting = f"waiting up to {timeout:g} s for {nodes} Ray nodes to join ({alive} so far)"
+    logger.warning("%s", waiting)
+    before, progress.base.message = progress.base.message, waiting
+    progress.publisher.flush(progress.status(Phase.PENDING))
     missing = wait_for_nodes(nodes, timeout)
+    progress.base.message = before
     if missing:  # trials may still run on the nodes there are; the resource check decides
         logger.warning("%s; starting with the nodes there are", missing)
     return missing
