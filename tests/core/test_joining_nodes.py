@@ -44,6 +44,10 @@ def _status(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _condition(status: dict, kind: str) -> dict:
+    return next(c for c in status["conditions"] if c["type"] == kind)
+
+
 def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
     # Ray's socket paths must stay under 108 bytes: pytest's tmp_path is too deep for them.
     temp = Path(tempfile.mkdtemp(prefix="ray-hpo-n"))
@@ -71,8 +75,9 @@ def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
         assert alone.returncode == 1, out
         status = json.loads((tmp_path / "alone" / "status.json").read_text())
         assert status["phase"] == "Failed", status
-        message = next(c["message"] for c in status["conditions"] if c["type"] == "Complete")
+        message = _condition(status, "Complete")["message"]
         assert "has 0 in all" in message and "only 1 of 2 Ray nodes joined within 3 s" in message
+        assert _condition(status, "NodesReady")["reason"] == "NodesMissing"
 
         # The worker joins while the driver waits: the campaign runs on it.
         run = _hpo_run(manifest_file, address, 2, 120, tmp_path / "joined" / "status.json", env)
@@ -80,6 +85,7 @@ def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
                            "the status of a driver waiting for nodes")
         assert waiting["phase"] == "Pending", waiting
         assert "for 2 Ray nodes to join (1 so far)" in waiting["message"]
+        assert _condition(waiting, "NodesReady")["reason"] == "WaitingForNodes"
         assert run.poll() is None, run.communicate()[0]  # still waiting, not failed
         worker = _ray_start([f"--address={address}", "--num-cpus=1",
                              f"--temp-dir={temp / 'w'}"], env, tmp_path / "worker.log")
@@ -87,6 +93,7 @@ def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
         assert run.returncode == 0, (out, (tmp_path / "worker.log").read_text()[-2000:])
         status = json.loads((tmp_path / "joined" / "status.json").read_text())
         assert status["phase"] == "Succeeded" and status["trials"]["completed"] == 2, status
+        assert _condition(status, "NodesReady")["status"] == "True"
     finally:
         if worker is not None:
             stop(worker, timeout=40)

@@ -372,22 +372,26 @@ def _ensure_ray(address: str | None) -> None:
 
 def _wait_for_nodes(nodes: int, timeout: float, progress: _Progress) -> str | None:
     """Wait for the nodes the cluster was given; None once they are there, else how many are.
-    The status says what the campaign waits for meanwhile."""
+    The status says what the campaign waits for meanwhile (condition ``NodesReady``)."""
     if nodes <= 1:
         return None
     from .nodes import alive_nodes, wait_for_nodes
 
     alive = alive_nodes()
-    if alive >= nodes:
-        return None
-    waiting = f"waiting up to {timeout:g} s for {nodes} Ray nodes to join ({alive} so far)"
-    logger.warning("%s", waiting)
-    before, progress.base.message = progress.base.message, waiting
-    progress.publisher.flush(progress.status(Phase.PENDING))
+    if alive < nodes:
+        # A condition, not only the message: on Kubernetes the operator owns the message.
+        waiting = f"waiting up to {timeout:g} s for {nodes} Ray nodes to join ({alive} so far)"
+        logger.warning("%s", waiting)
+        progress.base.set_condition("NodesReady", False, "WaitingForNodes", waiting)
+        before, progress.base.message = progress.base.message, waiting
+        progress.publisher.flush(progress.status(Phase.PENDING))
+        progress.base.message = before
     missing = wait_for_nodes(nodes, timeout)
-    progress.base.message = before
     if missing:  # trials may still run on the nodes there are; the resource check decides
         logger.warning("%s; starting with the nodes there are", missing)
+        progress.base.set_condition("NodesReady", False, "NodesMissing", missing)
+    else:
+        progress.base.set_condition("NodesReady", True, "NodesJoined", f"{nodes} Ray nodes alive")
     return missing
 
 
