@@ -10,6 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from hpo_operator.controller.settings import OperatorSettings
+
 from .conftest import CRD_FILE
 
 ROOT = CRD_FILE.parents[1]
@@ -19,7 +21,8 @@ VALUES = {
     "default": [],
     "namespaced": ["--set", "rbac.scope=namespaced", "--set", "watchNamespaces={team-a,team-b}"],
     "monitoring": ["--set", "metrics.serviceMonitor.enabled=true",
-                   "--set", "campaigns.experimentCheckpointSeconds=30"],
+                   "--set", "campaigns.experimentCheckpointSeconds=30",
+                   "--set", "campaigns.runAsUser=1000"],
 }
 
 
@@ -151,3 +154,14 @@ def test_notes_tell_how_to_submit_a_campaign(helm: Path) -> None:
                           "--namespace", "hpo-system"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "kubectl apply" in out.stdout and "kubectl get hpoc" in out.stdout
+
+
+def test_restricted_ray_pods_reach_the_operator(helm: Path) -> None:
+    def env(variant: str) -> dict[str, str]:
+        [deploy] = [d for d in render(helm, variant) if d["kind"] == "Deployment"]
+        [container] = deploy["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e["value"] for e in container["env"]}
+
+    assert env("default")["HPO_RUN_AS_USER"] == ""
+    settings = OperatorSettings.from_env(env("monitoring"))
+    assert settings.cluster_defaults().run_as_user == 1000

@@ -46,9 +46,12 @@ def rayjob_validator(kuberay_crd: dict[str, Any]) -> jsonschema.Draft4Validator:
     return jsonschema.Draft4Validator(version["schema"]["openAPIV3Schema"])
 
 
+@pytest.mark.parametrize("restricted", [False, True], ids=["plain", "restricted"])
 @pytest.mark.parametrize("key", sorted(CAMPAIGNS))
-def test_rayjob_validates_against_kuberay_crd(key: str, kuberay_crd: dict[str, Any]) -> None:
-    job = build_rayjob(parse_campaign(CAMPAIGNS[key]), ClusterDefaults(), owner_uid="u-1")
+def test_rayjob_validates_against_kuberay_crd(key: str, restricted: bool,
+                                              kuberay_crd: dict[str, Any]) -> None:
+    defaults = ClusterDefaults(run_as_user=1000 if restricted else None)
+    job = build_rayjob(parse_campaign(CAMPAIGNS[key]), defaults, owner_uid="u-1")
     errors = [f"{'.'.join(map(str, e.path))}: {e.message}"
               for e in rayjob_validator(kuberay_crd).iter_errors(job)]
     assert errors == []
@@ -139,3 +142,49 @@ def test_render_yaml_prints_every_object() -> None:
         ("ConfigMap", "head-only-manifest"), ("ConfigMap", "head-only-progress"),
         ("RayJob", "head-only-tune")]
     assert all("ownerReferences" not in d["metadata"] for d in docs)
+
+
+def _pods(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    cluster = job["spec"]["rayClusterSpec"]
+    pods = {"head": cluster["headGroupSpec"]["template"]["spec"]}
+    pods.update({g["groupName"]: g["template"]["spec"] for g in cluster["workerGroupSpecs"]})
+    if "submitterPodTemplate" in job["spec"]:
+        pods["submitter"] = job["spec"]["submitterPodTemplate"]["spec"]
+    return pods
+
+
+def _restricted_violations(pod: dict[str, Any]) -> list[str]:
+    """What the 'restricted' Pod Security Standard checks of the fields we set."""
+    context = pod.get("securityContext", {})
+    found = []
+    if context.get("runAsNonRoot") is not True:
+        found.append("runAsNonRoot")
+    if context.get("seccompProfile", {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        found.append("seccompProfile")
+    for c in pod["containers"]:
+        c_context = c.get("securityContext", {})
+        if c_context.get("allowPrivilegeEscalation") is not False:
+            found.append(f"{c['name']}: allowPrivilegeEscalation")
+        if "ALL" not in c_context.get("capabilities", {}).get("drop", []):
+            found.append(f"{c['name']}: capabilities")
+    if any("hostPath" in v for v in pod.get("volumes", [])):
+        found.append("hostPath")
+    return found
+
+
+def test_restricted_pods_on_request() -> None:
+    campaign = parse_campaign(CAMPAIGNS["gpu-workers"])
+    plain = build_rayjob(campaign, ClusterDefaults())
+    assert "submitterPodTemplate" not in plain["spec"]
+    assert all(_restricted_violations(pod) for pod in _pods(plain).values())
+
+    job = build_rayjob(campaign, ClusterDefaults(run_as_user=1000))
+    pods = _pods(job)
+    assert set(pods) == {"head", "gpu-workers", "submitter"}
+    assert {name: _restricted_violations(pod) for name, pod in pods.items()} == {
+        name: [] for name in pods}
+    assert all(pod["securityContext"]["runAsUser"] == 1000 for pod in pods.values())
+    # KubeRay fills in the submit command only when the submitter container has none.
+    [submitter] = pods["submitter"]["containers"]
+    assert "command" not in submitter and submitter["image"] == "registry.example/trainer:1"
+    assert pods["submitter"]["restartPolicy"] == "Never"

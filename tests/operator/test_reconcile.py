@@ -148,10 +148,11 @@ def test_malformed_progress_counts_as_empty() -> None:
 def test_settings_from_env() -> None:
     s = OperatorSettings.from_env({"HPO_NAMESPACES": "a, b", "HPO_METRICS_PORT": "9100",
                                    "HPO_EXPERIMENT_CHECKPOINT_SECONDS": "2.5", "HPO_IMAGE": "i:1",
-                                   "HPO_BACKOFF_LIMIT": ""})
+                                   "HPO_BACKOFF_LIMIT": "", "HPO_RUN_AS_USER": "1000"})
     assert s.namespaces == ("a", "b") and s.metrics_port == 9100
     defaults = s.cluster_defaults()
     assert defaults.image == "i:1" and defaults.experiment_checkpoint_seconds == 2.5
+    assert defaults.run_as_user == 1000 and OperatorSettings.from_env({}).run_as_user is None
     assert defaults.backoff_limit == OperatorSettings().backoff_limit
     with pytest.raises(ConfigurationError, match="HPO_METRICS_PORT"):
         OperatorSettings.from_env({"HPO_METRICS_PORT": "ninety"})

@@ -45,6 +45,8 @@ class OperatorSettings:
     """Seconds KubeRay keeps a finished campaign's Ray cluster around."""
     experiment_checkpoint_seconds: float | None = None
     """Tune experiment-state save period in the driver; unset keeps Tune's automatic period."""
+    run_as_user: int | None = None
+    """A uid: the Ray pods meet the 'restricted' Pod Security Standard, running as this user."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:

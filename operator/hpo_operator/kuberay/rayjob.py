@@ -44,6 +44,11 @@ class ClusterDefaults:
     experiment_checkpoint_seconds: float | None = None
     """Tune's experiment-state save period (TUNE_GLOBAL_CHECKPOINT_S); None keeps Tune's 'auto'.
     A shorter period loses less progress when the driver dies."""
+    run_as_user: int | None = None
+    """With a uid, every pod of the RayJob (head, workers, the submitter) meets the 'restricted'
+    Pod Security Standard: non-root as this user, no privilege escalation, no capabilities, the
+    runtime's seccomp profile. 1000 is the trainer image's user. None leaves the pods as their
+    images make them (some distributions, OpenShift among them, set these themselves)."""
 
 
 def storage_path(campaign: Campaign, defaults: ClusterDefaults) -> str:
@@ -123,6 +128,15 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
             "workerGroupSpecs": [_worker_group(campaign, defaults)] if cluster.workers else [],
         },
     }
+    if defaults.run_as_user is not None:
+        # KubeRay's own submitter pod has no security context; given a template whose container
+        # has no command, it fills in the `ray job submit` command itself.
+        job_spec["submitterPodTemplate"] = {"spec": _restricted({
+            "restartPolicy": "Never",
+            "containers": [{"name": "ray-job-submitter", "image": cluster.image or defaults.image,
+                            "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
+                                          "limits": {"cpu": "1", "memory": "1Gi"}}}],
+        }, defaults)}
     if spec.budget.time_limit is not None:
         job_spec["activeDeadlineSeconds"] = (int(spec.budget.time_limit)
                                              + defaults.deadline_margin_seconds)
@@ -165,7 +179,8 @@ def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]
     if not cluster.workers:  # the head runs the trials too, so it goes where trials may run
         pod.update(_placement(cluster))
     return {"rayStartParams": start_params, "template": {
-        "metadata": {"labels": names.labels(campaign.metadata.name, "ray-head")}, "spec": pod}}
+        "metadata": {"labels": names.labels(campaign.metadata.name, "ray-head")},
+        "spec": _restricted(pod, defaults)}}
 
 
 def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]:
@@ -186,8 +201,20 @@ def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, An
         "replicas": cluster.workers, "minReplicas": cluster.workers,
         "maxReplicas": cluster.workers, "rayStartParams": {},
         "template": {"metadata": {"labels": names.labels(campaign.metadata.name, "ray-worker")},
-                     "spec": pod},
+                     "spec": _restricted(pod, defaults)},
     }
+
+
+def _restricted(pod: dict[str, Any], defaults: ClusterDefaults) -> dict[str, Any]:
+    """``pod`` with the 'restricted' Pod Security settings, when the installation asks for them."""
+    if defaults.run_as_user is None:
+        return pod
+    pod["securityContext"] = {"runAsNonRoot": True, "runAsUser": defaults.run_as_user,
+                              "seccompProfile": {"type": "RuntimeDefault"}}
+    for container in pod["containers"]:
+        container["securityContext"] = {"allowPrivilegeEscalation": False,
+                                        "capabilities": {"drop": ["ALL"]}}
+    return pod
 
 
 def _placement(cluster: ClusterResources) -> dict[str, Any]:
