@@ -308,9 +308,9 @@ def run_campaign(
             tuner.fit()
     except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
         logger.debug("campaign failed", exc_info=True)
-        missing = _metric_not_reported(exc, spec.objective.metric)
-        if missing:
-            return _finish(progress, Phase.FAILED, "MetricNotReported", missing)
+        unreported = _metric_not_reported(exc, spec.objective.metric)
+        if unreported:
+            return _finish(progress, Phase.FAILED, "MetricNotReported", unreported)
         return _finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
     if progress.stopped_by_signal():
         progress.tracker.pause_running()  # saved with the experiment: a rerun resumes them
@@ -383,9 +383,9 @@ def _wait_for_nodes(nodes: int, timeout: float, progress: _Progress) -> str | No
         waiting = f"waiting up to {timeout:g} s for {nodes} Ray nodes to join ({alive} so far)"
         logger.warning("%s", waiting)
         progress.base.set_condition("NodesReady", False, "WaitingForNodes", waiting)
-        before, progress.base.message = progress.base.message, waiting
-        progress.publisher.flush(progress.status(Phase.PENDING))
-        progress.base.message = before
+        pending = progress.status(Phase.PENDING)
+        pending.message = waiting
+        progress.publisher.flush(pending)
     missing = wait_for_nodes(nodes, timeout)
     if missing:  # trials may still run on the nodes there are; the resource check decides
         logger.warning("%s; starting with the nodes there are", missing)

@@ -16,12 +16,12 @@ import kopf
 
 from ..campaign.status import Phase
 from ..kuberay import names
-from . import campaigns
+from . import campaigns, kube
 from .metrics import Metrics
 from .settings import OperatorSettings
 
 CAMPAIGNS = (names.GROUP, names.VERSION, names.PLURAL)
-RAYJOBS = ("ray.io", "v1", "rayjobs")
+RAYJOBS = (kube.RAY_GROUP, kube.RAY_VERSION, kube.RAYJOBS)
 CONFIGMAPS = ("v1", "configmaps")
 RAYJOB_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT}
 PROGRESS_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT,
