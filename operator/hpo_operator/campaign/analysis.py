@@ -17,6 +17,7 @@ import numpy as np
 
 from .driver import MANIFEST_FILE, STATUS_FILE
 from .status import CampaignStatus, Phase
+from .status_io import StatusUnreadable, read_status
 
 
 @dataclass
@@ -77,14 +78,15 @@ def resolve_experiment(path: str | Path) -> Path:
 
 def _read_status(path: Path) -> CampaignStatus:
     try:
-        return CampaignStatus.model_validate(json.loads(path.read_text()))
-    except UnicodeDecodeError:
-        raise NotACampaign(f"{path} is a binary file; expected {EXPECTED}") from None
-    except ValueError:  # JSON or schema errors alike: not a status file
+        status = read_status(path)
+    except StatusUnreadable:  # JSON or schema errors alike: not a status file
         if path.suffix in (".yaml", ".yml"):
             raise NotACampaign(f"{path} looks like a manifest; hpo report reads what hpo run made "
                                f"of one: {EXPECTED}") from None
         raise NotACampaign(f"{path} is not a campaign status file; expected {EXPECTED}") from None
+    if status is None:
+        raise NotACampaign(f"{path}: no such file or directory; expected {EXPECTED}")
+    return status
 
 
 def load_history(path: str | Path) -> CampaignHistory:

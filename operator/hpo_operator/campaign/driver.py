@@ -26,6 +26,7 @@ from .schedule import schedule_hook
 from .searchspace import param_space
 from .spec import Campaign, CampaignSpec
 from .status import CampaignStatus, Phase, now_iso
+from .status_io import read_status_or_none as read_status
 from .strategies import (checkpoint_frequency, checkpoints_to_keep, make_scheduler, make_searcher,
                          stop_criteria)
 
@@ -73,11 +74,6 @@ def experiment_dir(storage: str | Path, campaign: Campaign) -> Path:
     return Path(storage).expanduser().resolve() / campaign.metadata.name
 
 
-def read_status(path: Path) -> CampaignStatus | None:
-    try:
-        return CampaignStatus.model_validate(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return None
 
 
 def interrupted(status: CampaignStatus) -> bool:

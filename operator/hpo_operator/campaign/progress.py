@@ -8,11 +8,8 @@ most one write per interval, plus a final one.
 from __future__ import annotations
 
 import heapq
-import json
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import Any, Callable, Protocol, TextIO
 
 from .spec import Objective
 from .status import TOP_K, CampaignStatus, Phase, TrialCounts, TrialSummary, now_iso
+from .status_io import write_status
 
 # Tune's trial states, grouped into the counters users read.
 _RUNNING, _PENDING, _PAUSED, _TERMINATED, _ERROR = "RUNNING", "PENDING", "PAUSED", "TERMINATED", "ERROR"
@@ -176,12 +174,7 @@ class JsonFileSink:
         self.path = Path(path)
 
     def publish(self, status: CampaignStatus) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(status.to_dict(), handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, self.path)
+        write_status(self.path, status)
 
 
 class ConsoleSink:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..campaign.driver import read_status
+from ..campaign.status_io import read_status_or_none
 from ..campaign.progress import JsonFileSink
 from ..campaign.status import CampaignStatus, Phase
 from ..slurm import jobs
@@ -103,7 +103,7 @@ def submit(args: argparse.Namespace) -> int:
 
 def effective_status(record: jobs.JobRecord, state: jobs.JobState | None) -> CampaignStatus:
     """The status file, corrected by what Slurm knows about how the job ended."""
-    status = read_status(Path(record.status_file))
+    status = read_status_or_none(Path(record.status_file))
     if status is not None and status.phase.terminal:
         return status
     if state is not None and state.active:

@@ -13,9 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..campaign.driver import read_status
-from ..campaign.progress import JsonFileSink
 from ..campaign.status import CampaignStatus, Phase, now_iso
+from ..campaign.status_io import read_status_or_none, write_status
 
 
 def mark_failed(path: Path, reason: str, message: str, *, force: bool = False) -> CampaignStatus:
@@ -24,7 +23,7 @@ def mark_failed(path: Path, reason: str, message: str, *, force: bool = False) -
     ``force`` is for outcomes the driver cannot know about: the job was cancelled or hit its time
     limit, so a driver that concluded "Succeeded" on being interrupted must not have the last word.
     """
-    status = read_status(path)
+    status = read_status_or_none(path)  # an unreadable one is replaced: this is the last word
     if status is not None and status.phase.terminal and not force:
         return status
     status = status or CampaignStatus()
@@ -33,7 +32,7 @@ def mark_failed(path: Path, reason: str, message: str, *, force: bool = False) -
     status.completion_time = now_iso()
     status.trials.running = 0
     status.set_condition("Complete", True, reason, message)
-    JsonFileSink(path).publish(status)
+    write_status(path, status)
     return status
 
 

@@ -155,7 +155,7 @@ def locate(ref: str, storage: Path) -> JobRecord:
 def active_jobs(storage: Path, campaign: str) -> list[str]:
     """Ids of this campaign's jobs under ``storage`` still queued or running: a second job would
     share the experiment directory with them, and two drivers on one experiment corrupt it."""
-    from ..campaign.driver import read_status
+    from ..campaign.status_io import read_status_or_none
 
     active = []
     for record_path in sorted((storage / RUNS_SUBDIR / campaign).glob(f"*/{RECORD_NAME}")):
@@ -163,7 +163,7 @@ def active_jobs(storage: Path, campaign: str) -> list[str]:
             record = JobRecord.load(record_path)
         except SlurmError:
             continue
-        status = read_status(Path(record.status_file))
+        status = read_status_or_none(Path(record.status_file))
         if status is not None and status.phase.terminal:
             continue  # ended, as far as its own status knows: no need to ask Slurm
         state = job_state(record.job_id)
