@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from manifests import manifest
 
-from hpo_operator.campaign.driver import STATUS_FILE, run_campaign
+from hpo_operator.campaign.experiment import STATUS_FILE
+from hpo_operator.driver.run import run_campaign
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.progress import JsonFileSink
 from hpo_operator.campaign.status import Phase
@@ -139,7 +140,7 @@ def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):
 def test_actor_reuse_default_follows_reset_support():
     from toy_trainables import Curve, CurveNoReset, curve_function
 
-    from hpo_operator.campaign.driver import supports_reset
+    from hpo_operator.driver.tuner import supports_reset
 
     assert supports_reset(Curve) and supports_reset(curve_function)
     assert not supports_reset(CurveNoReset)

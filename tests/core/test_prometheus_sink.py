@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from hpo_operator.campaign.prometheus_sink import PrometheusSink
+from hpo_operator.driver.prometheus_sink import PrometheusSink
 from hpo_operator.campaign.status import CampaignStatus, TrialCounts, TrialSummary
 
 

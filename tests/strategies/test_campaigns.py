@@ -7,7 +7,7 @@ import pytest
 from analytic import OPTIMUM
 from strategy_manifests import bowl_spec, campaign, step_decay_spec
 
-from hpo_operator.campaign.driver import run_campaign
+from hpo_operator.driver.run import run_campaign
 from hpo_operator.campaign.status import Phase
 
 pytestmark = pytest.mark.slow

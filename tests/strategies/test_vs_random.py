@@ -23,7 +23,7 @@ from strategy_manifests import (
     step_decay_spec,
 )
 
-from hpo_operator.campaign.driver import run_campaign
+from hpo_operator.driver.run import run_campaign
 from hpo_operator.campaign.schedule import LINEAGE_FILE, SCHEDULE_FILE, per_iteration
 from hpo_operator.campaign.status import Phase
 from hpo_operator.cli import main

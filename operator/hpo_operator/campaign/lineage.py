@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from contextlib import contextmanager
 from typing import Any, Iterator
-
-import numpy as np
 
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
 
+from .random_streams import PrivateRandomStreams
 from .schedule import LINEAGE_FILE
-ITERATION = "training_iteration"
+from .tune_names import TRAINING_ITERATION as ITERATION
 
 
 def _mutated(config: dict[str, Any], keys: Any) -> dict[str, Any]:
@@ -73,25 +71,16 @@ class _OwnRandomStreams:
 
     def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._streams: tuple[Any, Any] | None = None
-        if seed is not None:
-            self._streams = (random.Random(seed).getstate(),
-                             np.random.RandomState(seed).get_state())
+        # Unseeded, the draws stay on the global streams, as in Tune.
+        self._streams = PrivateRandomStreams(seed) if seed is not None else None
 
     @contextmanager
     def _own_streams(self) -> Iterator[None]:
         if self._streams is None:
             yield
             return
-        outer = random.getstate(), np.random.get_state()
-        random.setstate(self._streams[0])
-        np.random.set_state(self._streams[1])
-        try:
+        with self._streams.active():
             yield
-        finally:
-            self._streams = random.getstate(), np.random.get_state()
-            random.setstate(outer[0])
-            np.random.set_state(outer[1])
 
     def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
         with self._own_streams():

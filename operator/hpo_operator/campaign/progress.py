@@ -18,14 +18,12 @@ from typing import Any, Callable, Protocol, TextIO
 from .spec import Objective
 from .status import TOP_K, CampaignStatus, Phase, TrialCounts, TrialSummary, now_iso
 from .status_io import write_status
-
-# Tune's trial states, grouped into the counters users read.
-_RUNNING, _PENDING, _PAUSED, _TERMINATED, _ERROR = "RUNNING", "PENDING", "PAUSED", "TERMINATED", "ERROR"
+from .tune_names import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, TRAINING_ITERATION
 
 
 @dataclass
 class _TrialRecord:
-    state: str = _PENDING
+    state: str = PENDING
     best: float | None = None
     best_config: dict[str, Any] = field(default_factory=dict)  # PBT changes config mid-trial
     best_iteration: int = 0
@@ -57,9 +55,9 @@ class CampaignTracker:
 
     def trial_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> bool:
         """Record one reported result; True when it made a new best trial."""
-        record = self._trials.setdefault(trial_id, _TrialRecord(state=_RUNNING))
+        record = self._trials.setdefault(trial_id, _TrialRecord(state=RUNNING))
         self.results_processed += 1
-        iteration = int(result.get("training_iteration", record.last_iteration + 1))
+        iteration = int(result.get(TRAINING_ITERATION, record.last_iteration + 1))
         record.last_iteration = max(record.last_iteration, iteration)
         record.done = record.done or bool(result.get("done"))
         value = result.get(self.objective.metric)
@@ -80,22 +78,22 @@ class CampaignTracker:
 
     def trial_completed(self, trial_id: str, result: dict[str, Any] | None = None) -> None:
         record = self._trials.setdefault(trial_id, _TrialRecord())
-        if record.state != _ERROR:  # Tune may announce completion after an error
-            record.state = _TERMINATED
+        if record.state != ERROR:  # Tune may announce completion after an error
+            record.state = TERMINATED
         if result:
             record.done = record.done or bool(result.get("done"))
             record.last_iteration = max(record.last_iteration,
-                                        int(result.get("training_iteration", 0) or 0))
+                                        int(result.get(TRAINING_ITERATION, 0) or 0))
 
     def trial_errored(self, trial_id: str, error: str) -> None:
         record = self._trials.setdefault(trial_id, _TrialRecord())
-        record.state, record.error = _ERROR, error
+        record.state, record.error = ERROR, error
 
     def pause_running(self) -> None:
         """The run stopped with its experiment saved: running trials wait for the resume."""
         for record in self._trials.values():
-            if record.state == _RUNNING:
-                record.state = _PAUSED
+            if record.state == RUNNING:
+                record.state = PAUSED
 
     def carry_over(self, elapsed_before: float, time_to_target: float | None) -> None:
         """Continue the clock of earlier runs of a resumed campaign, and keep when it reached
@@ -110,13 +108,13 @@ class CampaignTracker:
     def counts(self) -> TrialCounts:
         counts = TrialCounts(total=len(self._trials))
         for record in self._trials.values():
-            if record.state == _RUNNING:
+            if record.state == RUNNING:
                 counts.running += 1
-            elif record.state == _PAUSED:
+            elif record.state == PAUSED:
                 counts.paused += 1
-            elif record.state == _ERROR:
+            elif record.state == ERROR:
                 counts.errored += 1
-            elif record.state == _TERMINATED:
+            elif record.state == TERMINATED:
                 # Tune marks a trial "done" whether it finished or the scheduler stopped it, so
                 # the iteration limit is what tells the two apart when there is one.
                 if (record.last_iteration >= self.max_iterations if self.max_iterations
@@ -205,7 +203,6 @@ class CoalescingPublisher:
         self.interval = interval
         self._clock = clock
         self._last: float | None = None
-        self.writes = 0
 
     def due(self) -> bool:
         return self._last is None or self._clock() - self._last >= self.interval
@@ -218,6 +215,5 @@ class CoalescingPublisher:
 
     def flush(self, status: CampaignStatus) -> None:
         self._last = self._clock()
-        self.writes += 1
         for sink in self.sinks:
             sink.publish(status)

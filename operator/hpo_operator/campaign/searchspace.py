@@ -33,11 +33,3 @@ def param_space(spec: CampaignSpec) -> dict[str, Any]:
         else:
             space[name] = tune_domain(param)
     return space
-
-
-def grid_size(spec: CampaignSpec) -> int:
-    size = 1
-    for param in spec.search_space.values():
-        if isinstance(param, ChoiceParam):
-            size *= len(param.values)
-    return size

@@ -25,7 +25,8 @@ class StatusUnreadable(ValueError):
     """A status that exists but cannot be read as one; the message says why, in one line."""
 
 
-def parse_status(raw: str | bytes | dict[str, Any] | None, *, source: str = "status") -> CampaignStatus:
+def parse_status(raw: str | bytes | dict[str, Any] | None, *,
+                 source: str = "status") -> CampaignStatus:
     """A status from JSON text or a decoded object; ``None`` or ``{}`` is a new, empty status."""
     if isinstance(raw, (str, bytes)):
         try:

@@ -6,6 +6,7 @@ import sys
 
 from ..campaign.manifest import ManifestError, load_manifest
 from ..campaign.spec import Campaign
+from ..campaign.status import CampaignStatus
 
 INVALID_MANIFEST = 2  # the exit code of every command that refuses a manifest
 
@@ -18,3 +19,18 @@ def load_or_report(path: str) -> Campaign | None:
         for line in exc.lines():
             print(line, file=sys.stderr)
         return None
+
+
+def trial_summary(status: CampaignStatus) -> list[str]:
+    """The trial counters and the best trial, as every command prints them."""
+    t = status.trials
+    running = f"{t.running} running, " if t.running else ""
+    seconds = status.elapsed_seconds
+    elapsed = f"; elapsed {seconds:.1f} s" if seconds is not None else ""
+    lines = [f"  trials: {t.total} total, {running}{t.completed} completed, {t.stopped} stopped "
+             f"early, {t.errored} errored{elapsed}"]
+    if status.best_trial is not None:
+        b = status.best_trial
+        lines.append(f"  best {status.metric}: {b.metric:.6g} "
+                     f"(trial {b.id}, iteration {b.iteration})")
+    return lines

@@ -8,9 +8,10 @@ import os
 import re
 import sys
 
-from . import INVALID_MANIFEST, load_or_report
+from ..campaign.experiment import interrupted
 from ..campaign.progress import ConsoleSink, JsonFileSink, ProgressSink
 from ..campaign.status import CampaignStatus, Phase
+from . import INVALID_MANIFEST, load_or_report, trial_summary
 
 DEFAULT_STORAGE = "runs"
 INTERRUPTED_EXIT = 130  # as a shell reports a process ended by SIGINT
@@ -67,19 +68,19 @@ def run(args: argparse.Namespace) -> int:
         # The embedded cluster keeps Ray's default, token authentication; choosing it before Ray
         # reads its configuration spares every run Ray's notice that it was chosen.
         os.environ.setdefault("RAY_AUTH_MODE", "token")
-    from ..campaign.driver import interrupted, run_campaign  # imports Ray: only once valid
+    from ..driver.run import run_campaign  # imports Ray: only once valid
 
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
     if args.status_file:
         sinks.append(JsonFileSink(args.status_file))
     if args.metrics_port is not None:
-        from ..campaign.prometheus_sink import PrometheusSink
+        from ..driver.prometheus_sink import PrometheusSink
 
         metrics = PrometheusSink(campaign.metadata.name, args.metrics_port)
         print(f"driver metrics on http://localhost:{metrics.port}/metrics", file=sys.stderr)
         sinks.append(metrics)
     if args.progress_configmap:
-        from ..controller.progress_sink import ConfigMapSink
+        from ..driver.configmap_sink import ConfigMapSink
 
         namespace, name = args.progress_configmap
         sinks.append(ConfigMapSink(namespace, name, campaign.metadata.name, args.instance))
@@ -95,14 +96,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(status: CampaignStatus) -> None:
-    t = status.trials
     print(f"\ncampaign {status.phase.value}: {status.message or ''}")
-    print(f"  trials: {t.total} total, {t.completed} completed, {t.stopped} stopped early, "
-          f"{t.errored} errored; elapsed {status.elapsed_seconds or 0:.1f} s")
+    print("\n".join(trial_summary(status)))
     if status.best_trial is not None:
-        b = status.best_trial
-        print(f"  best {status.metric}: {b.metric:.6g} (trial {b.id}, iteration {b.iteration})")
         print("  best configuration:")
-        print("    " + json.dumps(b.config, indent=2, sort_keys=True).replace("\n", "\n    "))
+        print("    " + json.dumps(status.best_trial.config, indent=2,
+                                  sort_keys=True).replace("\n", "\n    "))
     if status.experiment_path:
         print(f"  experiment: {status.experiment_path}  (tensorboard --logdir {status.experiment_path})")

@@ -18,15 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from ..campaign.status_io import read_status_or_none
 from ..campaign.progress import JsonFileSink
 from ..campaign.status import CampaignStatus, Phase
+from ..campaign.status_io import read_status_or_none
 from ..slurm import jobs
 from ..slurm.finalize import mark_failed
 from ..slurm.options import SlurmOptionsError, add_slurm_options, options_from_args
 from ..slurm.script import plan_job, render_batch_script
-from . import INVALID_MANIFEST, load_or_report
-
+from . import INVALID_MANIFEST, load_or_report, trial_summary
 
 TIMEOUT_HELP = {
     "status": "with --wait: give up after this many seconds, exit code 124 (default 0: no limit)",
@@ -154,12 +153,7 @@ def _print_status(record: jobs.JobRecord, state: jobs.JobState | None,
         f"Slurm {state.state}" + (f" ({state.reason})" if state.reason not in ("", "None") else "")
     print(f"job {record.job_id}, campaign {record.campaign}: {slurm}; "
           f"campaign {current.phase.value}")
-    t = current.trials
-    print(f"  trials: {t.total} total, {t.running} running, {t.completed} completed, "
-          f"{t.stopped} stopped early, {t.errored} errored")
-    if current.best_trial is not None:
-        b = current.best_trial
-        print(f"  best {current.metric}: {b.metric:.6g} (trial {b.id}, iteration {b.iteration})")
+    print("\n".join(trial_summary(current)))
     if current.message:
         print(f"  message: {current.message}")
     for cond in current.conditions:

@@ -18,6 +18,9 @@ import yaml
 from ..campaign.spec import Campaign, ClusterResources
 from . import names
 
+# The Ray this project runs (pyproject's ray[tune] pin, the Dockerfile's Ray image, the chart's
+# campaigns.rayVersion: a test checks that they agree).
+RAY_VERSION = "2.60.0"
 GPU_RESOURCE = "nvidia.com/gpu"
 STORAGE_VOLUME = "experiment-storage"
 MANIFEST_VOLUME = "campaign-manifest"
@@ -29,7 +32,7 @@ class ClusterDefaults:
 
     image: str = "ghcr.io/hpo-operator/trainer:0.1.0"
     """Ray image with the trainer installed, for campaigns that name none."""
-    ray_version: str = "2.60.0"
+    ray_version: str = RAY_VERSION
     """Must match the Ray inside the image; KubeRay uses it to pick start flags."""
     storage_path: str = "/var/hpo/runs"
     """Experiment directory inside the Ray pods when spec.storage.path is not set."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from .status import CampaignStatus
+from ..campaign.status import CampaignStatus
 
 _STATES = ("pending", "running", "paused", "completed", "stopped", "errored")
 

@@ -18,8 +18,8 @@ import json
 import logging
 
 from ..campaign.status import CampaignStatus
+from ..controller import kube
 from ..kuberay import names
-from . import kube
 
 logger = logging.getLogger(__name__)
 

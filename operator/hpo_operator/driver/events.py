@@ -1,0 +1,110 @@
+"""The running campaign as Tune sees it: trial events folded into the pure tracker, published.
+
+:class:`CampaignProgress` receives what :class:`.tune_callback.CampaignCallback` forwards. It also
+notes whether Tune caught a stop signal (SIGINT, SIGUSR1, or SIGTERM passed on): ``fit()`` then
+returns as if the campaign were done. Tune installs its SIGINT handler when the run starts and puts
+the previous one back the moment it catches a stop signal, so the handler seen inside the run
+differs from the one left afterwards exactly when it fired.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from ..campaign.progress import CampaignTracker, CoalescingPublisher
+from ..campaign.rules import max_iterations
+from ..campaign.spec import CampaignSpec
+from ..campaign.status import CampaignStatus, Phase
+from ..campaign.tune_names import PENDING, RUNNING, TERMINATED, UNFINISHED_STATES
+
+logger = logging.getLogger(__name__)
+
+
+class CampaignProgress:
+    def __init__(self, spec: CampaignSpec, publisher: CoalescingPublisher,
+                 base: CampaignStatus) -> None:
+        self.tracker = CampaignTracker(spec.objective, max_iterations(spec))
+        self.publisher = publisher
+        self.base = base  # what the tracker does not know: times, conditions, resumes
+        self.searched = set(spec.search_space)
+        self._sigint_handler_in_run: Any = None
+
+    def status(self, phase: Phase = Phase.RUNNING) -> CampaignStatus:
+        return self.tracker.snapshot(phase, base=self.base)
+
+    def publish(self, phase: Phase = Phase.RUNNING, message: str | None = None) -> None:
+        status = self.status(phase)
+        if message is not None:
+            status.message = message
+        self.publisher.flush(status)
+
+    def config(self, trial: Any) -> dict[str, Any]:
+        return {k: v for k, v in trial.config.items() if k in self.searched}
+
+    def stopped_by_signal(self) -> bool:
+        return (self._sigint_handler_in_run is not None
+                and signal.getsignal(signal.SIGINT) is not self._sigint_handler_in_run)
+
+    # -- Tune's events (tune_callback.CampaignCallback forwards them here) ----------------------
+    def step_begin(self) -> None:
+        if self._sigint_handler_in_run is None:
+            self._sigint_handler_in_run = signal.getsignal(signal.SIGINT)
+
+    def step_end(self, trials: list[Any]) -> None:
+        if self.publisher.due():
+            for trial in trials:  # states Tune changes without a callback (pause, pending)
+                if trial.status in UNFINISHED_STATES:
+                    self.tracker.trial_state(trial.trial_id, trial.status)
+            self.publisher.flush(self.status())
+
+    def trial_started(self, trial: Any) -> None:
+        self.tracker.trial_state(trial.trial_id, RUNNING)
+
+    def trial_reported(self, trial: Any, result: dict[str, Any]) -> None:
+        if self.tracker.trial_result(trial.trial_id, self.config(trial), result):
+            logger.debug("new best trial %s", trial.trial_id)
+
+    def trial_completed(self, trial: Any) -> None:
+        self.tracker.trial_completed(trial.trial_id, trial.last_result)
+
+    def trial_errored(self, trial: Any) -> None:
+        self.tracker.trial_errored(trial.trial_id, error_summary(trial))
+
+    def seed_from(self, exp_dir: Path, previous: CampaignStatus) -> None:
+        """Start a resumed run from what the saved experiment holds, so that progress goes on
+        from there: its trials' results, the finished ones, the clock and time to target."""
+        from ray.tune import ExperimentAnalysis
+
+        try:
+            analysis = ExperimentAnalysis(str(exp_dir))
+        except Exception:  # nothing saved yet (killed before the first save): Tune starts over
+            logger.debug("no saved experiment state in %s", exp_dir, exc_info=True)
+            return
+        frames = analysis.trial_dataframes
+        for trial in analysis.trials:
+            frame = frames.get(trial.trial_id)
+            for row in frame.to_dict("records") if frame is not None else ():
+                self.tracker.trial_result(trial.trial_id, self.config(trial), row)
+            if trial.status == TERMINATED:
+                self.tracker.trial_completed(trial.trial_id, trial.last_result)
+            else:  # unfinished and errored trials are resumed
+                self.tracker.trial_state(trial.trial_id, PENDING)
+        self.tracker.carry_over(previous.elapsed_seconds or 0.0,
+                                previous.time_to_target_seconds)
+
+
+def error_summary(trial: Any) -> str:
+    """The last line of the trial's error (the exception and its message), kept short."""
+    text = ""
+    try:  # the local error file is written before the callback; storage may lag behind
+        if trial.error_file and Path(trial.error_file).exists():
+            text = Path(trial.error_file).read_text()
+        else:
+            text = str(trial.get_error() or "")
+    except Exception:  # an unreadable error file must not hide the fact that the trial failed
+        logger.debug("cannot read the error of trial %s", trial.trial_id, exc_info=True)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return (lines[-1] if lines else "trial failed")[:300]
