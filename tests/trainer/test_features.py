@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 from ase.build import bulk, fcc111, molecule
 from ase.neighborlist import neighbor_list
 from hpo_trainer import features
+from hpo_trainer.config import TrialConfig
 from hpo_trainer.features import (
     GaussianSmearing,
     GraphSpec,
@@ -20,6 +23,9 @@ from hpo_trainer.features import (
 )
 
 from .conftest import TINY
+
+DECLARED = {f.name: f for f in dataclasses.fields(TrialConfig)}
+SPEC_KEYS = [f.name for f in dataclasses.fields(GraphSpec)]
 
 
 def _edge_set(graph) -> set[tuple[int, int]]:
@@ -104,3 +110,21 @@ def test_graphs_are_cached_in_memory_and_on_disk(tiny_path: Path,
     assert torch.allclose(again[3].edge_attr, first[3].edge_attr)
     # Other featurisation parameters are another cache entry.
     assert load_graphs(TINY, spec=GraphSpec(num_gaussians=20))[0].edge_attr.shape[1] == 20
+
+
+def test_spec_defaults_are_the_trial_configs() -> None:
+    assert set(SPEC_KEYS) <= set(DECLARED)
+    assert dataclasses.asdict(GraphSpec()) == {k: DECLARED[k].default for k in SPEC_KEYS}
+    smearing = inspect.signature(GaussianSmearing).parameters
+    assert smearing["stop"].default == DECLARED["cutoff"].default
+    assert smearing["num_gaussians"].default == DECLARED["num_gaussians"].default
+    config = TrialConfig.from_dict({"cutoff": 5.0, "num_gaussians": 8, "max_neighbors": None})
+    assert GraphSpec.from_config(config) == GraphSpec(5.0, 8, None)
+
+
+@pytest.mark.parametrize("name", SPEC_KEYS)
+def test_spec_follows_the_declared_rules(name: str) -> None:
+    rule = DECLARED[name].metadata
+    rejected = rule["min"] - 1 if "min" in rule else rule["above"]
+    with pytest.raises(ValueError, match=f"^{name} must be .*, but got {rejected}"):
+        GraphSpec(**{name: rejected})

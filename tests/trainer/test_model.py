@@ -1,9 +1,15 @@
-"""The CGCNN model on tiny hand-made graphs: shapes, repr, scaling and determinism."""
+"""The CGCNN model on tiny hand-made graphs: shapes, repr, scaling, determinism, defaults."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
+import re
+
 import pytest
 import torch
+from hpo_trainer.config import ARCHITECTURE_KEYS, TrialConfig
 from hpo_trainer.loops import predict
 from hpo_trainer.model import CGCNN
 from torch_geometric.data import Batch, Data
@@ -72,3 +78,30 @@ def test_target_scaling_is_applied() -> None:
 def test_bad_sizes_are_rejected() -> None:
     with pytest.raises(ValueError, match="num_graph_conv_layers must be at least 1, but got 0"):
         CGCNN(num_graph_conv_layers=0)
+
+
+DECLARED = {f.name: f for f in dataclasses.fields(TrialConfig)}
+SIGNATURE = inspect.signature(CGCNN).parameters
+
+
+def test_defaults_are_the_trial_configs() -> None:
+    assert {name: SIGNATURE[name].default for name in ARCHITECTURE_KEYS} == \
+        {name: DECLARED[name].default for name in ARCHITECTURE_KEYS}
+    assert SIGNATURE["edge_dim"].default == DECLARED["num_gaussians"].default
+    model = CGCNN()
+    assert all(getattr(model, name) == DECLARED[name].default for name in ARCHITECTURE_KEYS)
+
+
+def test_documented_defaults_are_the_signatures() -> None:
+    documented = re.findall(r"(\w+) \(\w+, optional\):.*?\(default: :obj:`([^`]*)`\)",
+                            CGCNN.__doc__ or "", flags=re.DOTALL)
+    assert {name for name, _ in documented} == set(SIGNATURE) - {"self"}
+    for name, value in documented:
+        assert ast.literal_eval(value) == SIGNATURE[name].default, name
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_KEYS))
+def test_sizes_below_the_declared_minimum_are_rejected(name: str) -> None:
+    minimum = DECLARED[name].metadata["min"]
+    with pytest.raises(ValueError, match=f"^CGCNN {name} must be at least {minimum}, but got "):
+        CGCNN(**{name: minimum - 1})

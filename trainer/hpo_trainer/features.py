@@ -27,7 +27,7 @@ import itertools
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -37,27 +37,36 @@ from ase.neighborlist import neighbor_list
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from .config import TrialConfig, check
 from .data import DEFAULT_TARGET_KEY, StructureSet, cache_dir, read_structures, resolve
 
 # Bump when the graph recipe changes, so stale disk caches are ignored.
 FEATURE_VERSION = 1
 # Above this many candidate pairs (atoms^2 x images), the brute-force search costs too much memory.
 _BRUTE_FORCE_LIMIT = 2_000_000
+# The featurisation defaults are the trial config's.
+_DEFAULTS = TrialConfig()
 
 
 @dataclass(frozen=True)
 class GraphSpec:
-    """Featurisation parameters (part of every cache key)."""
+    """Featurisation parameters (part of every cache key).
 
-    cutoff: float = 6.0
-    num_gaussians: int = 40
-    max_neighbors: int | None = 12
+    Each is the trial config key of the same name, with its default and its rule.
+    """
+
+    cutoff: float = _DEFAULTS.cutoff
+    num_gaussians: int = _DEFAULTS.num_gaussians
+    max_neighbors: int | None = _DEFAULTS.max_neighbors
 
     def __post_init__(self) -> None:
-        if self.cutoff <= 0 or self.num_gaussians < 2:
-            raise ValueError(f"need cutoff > 0 and num_gaussians >= 2, but got {self}")
-        if self.max_neighbors is not None and self.max_neighbors < 1:
-            raise ValueError(f"max_neighbors must be None or >= 1, but got {self.max_neighbors}")
+        for f in fields(self):
+            check(f.name, getattr(self, f.name))
+
+    @classmethod
+    def from_config(cls, config: TrialConfig) -> GraphSpec:
+        """The featurisation parameters of a trial."""
+        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
 
 
 class GaussianSmearing(nn.Module):
@@ -74,7 +83,8 @@ class GaussianSmearing(nn.Module):
 
     offset: Tensor
 
-    def __init__(self, start: float = 0.0, stop: float = 6.0, num_gaussians: int = 40) -> None:
+    def __init__(self, start: float = 0.0, stop: float = _DEFAULTS.cutoff,
+                 num_gaussians: int = _DEFAULTS.num_gaussians) -> None:
         super().__init__()
         offset = torch.linspace(start, stop, num_gaussians)
         self.coeff = -0.5 / float(offset[1] - offset[0]) ** 2
@@ -185,8 +195,8 @@ def _disk_key(path: Path, target_key: str, max_structures: int | None, spec: Gra
 
 
 def _save_atomically(graphs: list[Data], target: Path) -> None:
-    fields = ("z", "adsorbate", "edge_index", "edge_dist", "y")
-    payload = [{name: getattr(g, name) for name in fields} for g in graphs]
+    names = ("z", "adsorbate", "edge_index", "edge_dist", "y")
+    payload = [{name: getattr(g, name) for name in names} for g in graphs]
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -201,7 +211,7 @@ def _save_atomically(graphs: list[Data], target: Path) -> None:
 
 def _load(target: Path) -> list[Data]:
     payload = torch.load(target, weights_only=True)  # plain tensors only: safe to unpickle
-    return [Data(**fields, num_nodes=int(fields["z"].numel())) for fields in payload]
+    return [Data(**tensors, num_nodes=int(tensors["z"].numel())) for tensors in payload]
 
 
 def load_graphs(dataset: str | os.PathLike[str], target_key: str = DEFAULT_TARGET_KEY,

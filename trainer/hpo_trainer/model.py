@@ -10,8 +10,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import CGConv, global_mean_pool
 
+from .config import TrialConfig, check
+
 # Atomic numbers index the embedding table directly: 0 is unused, 118 is oganesson.
 NUM_ELEMENTS = 119
+# The model's defaults are the trial config's (edge_dim: its num_gaussians).
+_DEFAULTS = TrialConfig()
 
 
 class CGCNN(nn.Module):
@@ -58,16 +62,22 @@ class CGCNN(nn.Module):
     target_mean: Tensor
     target_std: Tensor
 
-    def __init__(self, atom_embedding_size: int = 64, num_graph_conv_layers: int = 3,
-                 fc_feat_size: int = 128, num_fc_layers: int = 2, edge_dim: int = 40,
+    def __init__(self, atom_embedding_size: int = _DEFAULTS.atom_embedding_size,
+                 num_graph_conv_layers: int = _DEFAULTS.num_graph_conv_layers,
+                 fc_feat_size: int = _DEFAULTS.fc_feat_size,
+                 num_fc_layers: int = _DEFAULTS.num_fc_layers,
+                 edge_dim: int = _DEFAULTS.num_gaussians,
                  target_mean: float = 0.0, target_std: float = 1.0) -> None:
         super().__init__()
-        for name, value in (("atom_embedding_size", atom_embedding_size),
-                            ("num_graph_conv_layers", num_graph_conv_layers),
-                            ("fc_feat_size", fc_feat_size), ("num_fc_layers", num_fc_layers),
-                            ("edge_dim", edge_dim)):
-            if value < 1:
-                raise ValueError(f"CGCNN {name} must be at least 1, but got {value}")
+        try:  # the sizes follow the rules of the trial config's keys of the same names
+            for name, value in (("atom_embedding_size", atom_embedding_size),
+                                ("num_graph_conv_layers", num_graph_conv_layers),
+                                ("fc_feat_size", fc_feat_size), ("num_fc_layers", num_fc_layers)):
+                check(name, value)
+        except ValueError as error:
+            raise ValueError(f"CGCNN {error}") from None
+        if edge_dim < 1:
+            raise ValueError(f"CGCNN edge_dim must be at least 1, but got {edge_dim}")
         if target_std <= 0:
             raise ValueError(f"CGCNN target_std must be positive, but got {target_std}")
         self.atom_embedding_size = atom_embedding_size

@@ -76,10 +76,9 @@ class TrainingSession:
 
     def _load_data(self) -> None:
         c = self.config
-        spec = GraphSpec(cutoff=c.cutoff, num_gaussians=c.num_gaussians,
-                         max_neighbors=c.max_neighbors)
         self.graphs: list[Data] = load_graphs(c.dataset, target_key=c.target_key,
-                                              max_structures=c.max_structures, spec=spec)
+                                              max_structures=c.max_structures,
+                                              spec=GraphSpec.from_config(c))
 
     def _split(self) -> None:
         train_idx, val_idx = split_indices(len(self.graphs), self.config.val_fraction,
