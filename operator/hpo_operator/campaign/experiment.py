@@ -1,22 +1,28 @@
 """A campaign's experiment directory: where its Tune experiment, manifest and status live.
 
-``storage/NAME`` holds Tune's experiment state and trial logs, beside three files of ours: the
-manifest the experiment was started from, the last status and, when the campaign is a Kubernetes
-object, that object's uid. This type owns the paths and every decision made from those files:
-is the experiment finished, may it resume under this spec, is it another campaign object's, and
-where a finished one is kept when the campaign runs again. No Ray: reading it costs nothing.
+``storage/NAMESPACE/NAME`` (``storage/NAME`` for a manifest that names no namespace, as local
+ones do) holds Tune's experiment state and trial logs, beside three files of ours: the manifest
+the experiment was started from, the last status and, when the campaign is a Kubernetes object,
+that object's uid. This type owns the paths and every decision made from those files: is the
+experiment finished, may it resume under this spec, is it another campaign object's, where a
+finished one is kept when the campaign runs again, and which driver holds it. No Ray.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .spec import Campaign
 from .status import CampaignStatus, now_iso
-from .status_io import read_status_or_none, write_status
+from .status_io import read_status, write_status
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +42,30 @@ def finished(status: CampaignStatus | None) -> bool:
     return status is not None and status.phase.terminal and not interrupted(status)
 
 
+class ExperimentInUse(Exception):
+    """Another driver holds the experiment; the message names it."""
+
+
+def driver_identity(instance: str | None) -> str:
+    """Who holds an experiment, as another driver is told: host, process, campaign object."""
+    who = f"host {socket.gethostname()}, pid {os.getpid()}"
+    return f"{who}, campaign uid {instance}" if instance else who
+
+
 class ExperimentDir:
     """``storage/NAME`` and the files of ours in it."""
 
-    def __init__(self, storage: str | Path, name: str) -> None:
-        self.path = Path(storage).expanduser().resolve() / name
+    def __init__(self, storage: str | Path, name: str, namespace: str | None = None) -> None:
+        root = Path(storage).expanduser().resolve()
+        self.path = (root / namespace if namespace else root) / name
 
     @classmethod
     def of(cls, storage: str | Path, campaign: Campaign) -> ExperimentDir:
-        return cls(storage, campaign.metadata.name)
+        """Keyed by namespace and name, so that two namespaces' campaigns of one name sharing a
+        volume never meet; a manifest without a namespace keeps the plain name."""
+        meta = campaign.metadata
+        return cls(storage, meta.name, meta.namespace if "namespace" in meta.model_fields_set
+                   else None)
 
     @property
     def status_file(self) -> Path:
@@ -55,7 +76,9 @@ class ExperimentDir:
         return self.path / MANIFEST_FILE
 
     def read_status(self) -> CampaignStatus | None:
-        return read_status_or_none(self.status_file)
+        """The status here, None if there is none; raises StatusUnreadable for a damaged one: a
+        finished experiment must never pass for an unfinished one and be overwritten."""
+        return read_status(self.status_file)
 
     def write_status(self, status: CampaignStatus) -> None:
         write_status(self.status_file, status)
@@ -112,6 +135,30 @@ class ExperimentDir:
         self.manifest_file.write_text(campaign.model_dump_json(by_alias=True, indent=2))
         if instance is not None:
             (self.path / INSTANCE_FILE).write_text(instance + "\n")
+
+    @contextmanager
+    def locked(self, identity: str) -> Iterator[None]:
+        """Hold the experiment for one driver; a second one gets :class:`ExperimentInUse`.
+
+        The lock (``flock``, released by the kernel or the NFS server when its process dies,
+        so none is ever stale) is a file beside the directory, which may be moved aside.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = self.path.with_name(f".{self.path.name}.lock")
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "unknown"
+                raise ExperimentInUse(
+                    f"{self.path} is in use by another driver ({holder}): a campaign runs once "
+                    f"at a time; wait for it to end or stop it") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{identity}, since {now_iso()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _set_aside(self, when: str) -> Path:
         stamp = when.replace(":", "").replace("-", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..campaign.experiment import INTERRUPTED
 from ..campaign.schedule import schedule_hook
@@ -21,11 +22,11 @@ def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str) 
     return status
 
 
-def refused(message: str, experiment_path: str) -> CampaignStatus:
+def refused(reason: str, message: str, experiment: Path) -> CampaignStatus:
     """The status of a run refused before it started; the experiment stays as it was."""
-    status = CampaignStatus(phase=Phase.FAILED, message=message, experiment_path=experiment_path,
+    status = CampaignStatus(phase=Phase.FAILED, message=message, experiment_path=str(experiment),
                             completion_time=now_iso())
-    status.set_condition("Complete", True, "SpecChanged", message)
+    status.set_condition("Complete", True, reason, message)
     return status
 
 

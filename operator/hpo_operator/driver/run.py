@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..campaign.experiment import ExperimentDir
+from ..campaign.experiment import ExperimentDir, ExperimentInUse, driver_identity
 from ..campaign.progress import CoalescingPublisher, JsonFileSink, ProgressSink
 from ..campaign.spec import Campaign
 from ..campaign.status import CampaignStatus, Phase, now_iso
+from ..campaign.status_io import StatusUnreadable
 from . import cluster, outcome
 from .events import CampaignProgress
 from .tuner import TrainableError, build_tuner, load_trainable
@@ -37,16 +38,31 @@ def run_campaign(
     On a cluster whose workers may still be joining, the resource check waits up to
     ``nodes_timeout`` seconds for ``expect_nodes`` nodes first.
     """
-    spec, exp = campaign.spec, ExperimentDir.of(storage, campaign)
-    exp.path.parent.mkdir(parents=True, exist_ok=True)
-    exp.set_aside_another_instance(instance)
-    final = None if rerun_finished else exp.final_status()
-    conflict = exp.spec_conflict(campaign)
-    if final is not None or conflict:  # told to the caller only: the experiment stays as it is
-        told = final or outcome.refused(conflict or "", str(exp.path))
-        for sink in sinks:
-            sink.publish(told)
-        return told
+    exp = ExperimentDir.of(storage, campaign)
+    try:
+        with exp.locked(driver_identity(instance)):
+            exp.set_aside_another_instance(instance)
+            final = None if rerun_finished else exp.final_status()
+            conflict = exp.spec_conflict(campaign)
+            if final is None and conflict is None:
+                return _run(campaign, exp, sinks, address, publish_interval, instance,
+                            expect_nodes, nodes_timeout)
+            told = final or outcome.refused("SpecChanged", conflict or "", exp.path)
+    except ExperimentInUse as exc:
+        told = outcome.refused("Conflict", str(exc), exp.path)
+    except StatusUnreadable as exc:
+        told = outcome.refused("StatusUnreadable", f"cannot tell whether the experiment in "
+                               f"{exp.path} finished: {exc}; repair or move it", exp.path)
+    for sink in sinks:  # told to the caller only: the experiment stays as it is
+        sink.publish(told)
+    return told
+
+
+def _run(campaign: Campaign, exp: ExperimentDir, sinks: list[ProgressSink], address: str | None,
+         publish_interval: float, instance: str | None, expect_nodes: int,
+         nodes_timeout: float) -> CampaignStatus:
+    """The run itself, with the experiment held and checked: resume or start, then Tune."""
+    spec = campaign.spec
     previous = exp.unfinished_or_archive()
     publisher = CoalescingPublisher([*sinks, JsonFileSink(exp.status_file)], publish_interval)
     progress = CampaignProgress(spec, publisher, _base_status(exp, previous))
