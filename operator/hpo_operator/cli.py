@@ -7,7 +7,10 @@ import importlib
 import logging
 import sys
 
-from . import __version__
+from . import (
+    __version__,
+    searchers,  # noqa: F401  (registers our searchers for the Tuners `hpo run` builds)
+)
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> exit code``.
 COMMANDS = ("run", "validate", "report", "operator", "render", "slurm", "schedule")

@@ -7,6 +7,7 @@ import pytest
 from analytic import OPTIMUM
 from strategy_manifests import bowl_spec, campaign, step_decay_spec
 
+import hpo_operator.searchers  # noqa: F401  (registers Dragonfly, as `hpo run` does)
 from hpo_operator.campaign.driver import run_campaign
 from hpo_operator.campaign.status import Phase
 
