@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .driver import MANIFEST_FILE, STATUS_FILE
+from .layout import MANIFEST_FILE, STATUS_FILE
 from .status import CampaignStatus, Phase
 from .status_io import StatusUnreadable, read_status
 
