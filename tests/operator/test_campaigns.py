@@ -1,5 +1,5 @@
 """The operator's actions (provision, sync, clean up) against an in-memory stand-in for
-:mod:`hpo_operator.controller.kube`: no cluster, no kopf process."""
+:mod:`hpo_operator.kube`: no cluster, no kopf process."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import kopf
 import pytest
 
 from hpo_operator.campaign.status import CampaignStatus, Phase, TrialSummary
-from hpo_operator.controller import campaigns, kube
+from hpo_operator import kube
+from hpo_operator.controller import campaigns
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names

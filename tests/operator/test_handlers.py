@@ -10,7 +10,8 @@ from typing import Any
 import kopf
 import pytest
 
-from hpo_operator.controller import campaigns, handlers, kube
+from hpo_operator import kube
+from hpo_operator.controller import campaigns, handlers
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names

@@ -16,7 +16,7 @@ from kubernetes import client, config
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.status import CampaignStatus, Phase
-from hpo_operator.controller import kube
+from hpo_operator import kube
 from hpo_operator.driver import configmap_sink as progress_sink
 from hpo_operator.kuberay import names
 from hpo_operator.kuberay.rayjob import build_progress_configmap

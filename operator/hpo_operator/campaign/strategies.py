@@ -4,13 +4,15 @@ Searchers and schedulers get the metric, the mode and (for searchers) the search
 ``TuneConfig``/``param_space``, so they are built without them: one translation of the space
 (:mod:`.searchspace`) serves every searcher, and Tune wraps a ``Searcher`` in a
 ``ConcurrencyLimiter`` itself when ``max_concurrent_trials`` is set. Optional libraries (optuna,
-hpbandster, scikit-learn, dragonfly) are imported only when their strategy is asked for.
+hpbandster, scikit-learn, dragonfly) are imported only when their strategy is asked for. Searchers
+of our own live above the core and are found through :mod:`.registry`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import registry
 from .rules import max_iterations
 from .searchspace import tune_domain
 from .spec import (
@@ -19,7 +21,6 @@ from .spec import (
     BohbSearcher,
     CampaignSpec,
     ChoiceParam,
-    DragonflySearcher,
     FifoScheduler,
     FloatParam,
     GridSearcher,
@@ -165,9 +166,7 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
         from ray.tune.search.bohb import TuneBOHB
 
         return TuneBOHB(seed=s.seed, points_to_evaluate=points)
-    if isinstance(s, DragonflySearcher):
-        return _dragonfly(spec, s, points)
-    raise TypeError(f"unknown searcher {s.type!r}")
+    return _registered(spec, s.type, points)
 
 
 def _optuna(s: OptunaSearcher, trials: int, points: list[dict[str, Any]] | None) -> Any:
@@ -187,17 +186,15 @@ def _optuna(s: OptunaSearcher, trials: int, points: list[dict[str, Any]] | None)
     return OptunaSearch(sampler=sampler, points_to_evaluate=points)  # the seed is the sampler's
 
 
-def _dragonfly(spec: CampaignSpec, s: DragonflySearcher,
-               points: list[dict[str, Any]] | None) -> Any:
+def _registered(spec: CampaignSpec, type_name: str, points: list[dict[str, Any]] | None) -> Any:
+    """A searcher of a plugin (:mod:`.registry`): SearcherNotRegistered when none is loaded."""
+    factory = registry.searcher_factory(type_name)
     try:
-        from ..searchers.dragonfly import DragonflySearcher as Dragonfly
-
-        return Dragonfly(dict(spec.search_space), metric=spec.objective.metric,
-                         mode=spec.objective.mode, seed=s.seed, points_to_evaluate=points)
-    except ImportError as exc:  # our module, or dragonfly-opt itself, is not installed here
+        return factory(spec, points)
+    except ImportError as exc:  # the plugin's module, or its library, is not installed here
         raise StrategyUnavailable(
-            f"searcher dragonfly cannot be loaded here ({exc}); install it with: "
-            f"{INSTALL['dragonfly']}") from None
+            f"searcher {type_name} cannot be loaded here ({exc}); install it with: "
+            f"{INSTALL.get(type_name, 'its plugin')}") from None
 
 
 # --------------------------------------------------------------------------- checkpoints & stops

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -19,11 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def operator(args: argparse.Namespace) -> int:
-    problem = kube_config_problem()
-    if problem is not None:
+    from .. import kube
+
+    try:
+        kube.load_credentials()
+    except kube.CredentialsError as exc:
         # kopf would retry its login forever, logging tracebacks and a hint about client libraries
         print(f"hpo operator: no Kubernetes configuration: set KUBECONFIG or run in a cluster "
-              f"({problem})", file=sys.stderr)
+              f"({exc})", file=sys.stderr)
         return 1
     import kopf
 
@@ -35,29 +37,3 @@ def operator(args: argparse.Namespace) -> int:
     kopf.run(standalone=True, clusterwide=not namespaces, namespaces=namespaces,
              liveness_endpoint=args.liveness)
     return 0
-
-
-def kube_config_problem() -> str | None:
-    """Why no Kubernetes credentials load, tried the way the operator's client tries them
-    (in-cluster, then the kubeconfig); None when they do."""
-    import yaml
-    from kubernetes import config
-
-    try:
-        config.load_incluster_config()
-        return None
-    except config.ConfigException as exc:
-        in_cluster = f"not in a cluster: {str(exc).rstrip('.')}"
-    kubeconfig = os.environ.get("KUBECONFIG") or config.KUBE_CONFIG_DEFAULT_LOCATION
-    if not any(os.path.exists(os.path.expanduser(p)) for p in kubeconfig.split(os.pathsep)):
-        return f"{in_cluster}; no kubeconfig at {kubeconfig}"
-    try:
-        config.load_kube_config()
-        return None
-    except config.ConfigException as exc:
-        problem = str(exc).rstrip(".")
-    except yaml.YAMLError:
-        problem = "not valid YAML"
-    except OSError as exc:
-        problem = exc.strerror or str(exc)
-    return f"{in_cluster}; kubeconfig {kubeconfig}: {problem}"

@@ -1,2 +1,3 @@
-"""The kopf operator: thin handlers (``handlers``) over a pure status fold (``reconcile``), one
-Kubernetes client module (``kube``), settings read once (``settings``) and metrics (``metrics``)."""
+"""The kopf operator: thin handlers (``handlers``) over a pure status fold (``reconcile``),
+settings read once (``settings``) and metrics (``metrics``); it reaches Kubernetes through
+:mod:`hpo_operator.kube`, the one client module, which the driver's progress sink shares."""

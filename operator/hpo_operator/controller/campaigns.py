@@ -1,7 +1,7 @@
 """What the operator does for a campaign: provision its children, sync its status, clean up.
 
-Each action reads through :mod:`.kube`, decides with pure functions (:mod:`.reconcile`, the
-builders in :mod:`hpo_operator.kuberay`), and writes back through :mod:`.kube`. All of them are
+Each action reads through :mod:`hpo_operator.kube`, decides with pure functions (:mod:`.reconcile`, the
+builders in :mod:`hpo_operator.kuberay`), and writes back through :mod:`hpo_operator.kube`. All of them are
 idempotent, so kopf may call them again after a retry or an operator restart.
 """
 
@@ -21,7 +21,8 @@ from ..campaign.spec import Campaign
 from ..campaign.status import CampaignStatus, Phase
 from ..kuberay import names
 from ..kuberay.render import build_objects
-from . import kube, reconcile
+from .. import kube
+from . import reconcile
 from .metrics import Metrics
 from .settings import OperatorSettings
 

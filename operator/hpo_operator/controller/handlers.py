@@ -16,7 +16,8 @@ import kopf
 
 from ..campaign.status import Phase
 from ..kuberay import names
-from . import campaigns, kube
+from .. import kube
+from . import campaigns
 from .metrics import Metrics
 from .settings import OperatorSettings
 

@@ -18,7 +18,7 @@ import json
 import logging
 
 from ..campaign.status import CampaignStatus
-from ..controller import kube
+from .. import kube
 from ..kuberay import names
 
 logger = logging.getLogger(__name__)

@@ -54,6 +54,8 @@ def build_tuner(campaign: Campaign, trainable: Any, exp_dir: Path) -> Any:
     """A Tuner for the campaign: the saved experiment in ``exp_dir`` restored, else a new one."""
     from ray import tune
 
+    from .. import searchers  # noqa: F401  (fills the registry make_searcher looks in)
+
     spec = campaign.spec
     resources = {"cpu": spec.resources.per_trial.cpu, "gpu": spec.resources.per_trial.gpu}
     wrapped = tune.with_resources(trainable, resources)

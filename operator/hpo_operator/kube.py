@@ -1,27 +1,30 @@
 """The only module that talks to the Kubernetes API (through the official client).
 
 Everything returns or takes plain dicts, so the rest of the operator never sees client models, and
-client exceptions become :class:`KubeError` here. Creation is idempotent by contract: an object
+client exceptions become :class:`KubeError` here. Credentials are loaded here too, by
+:func:`load_credentials`, for the client below and for whoever needs them loaded first. Creation is idempotent by contract: an object
 that already exists is not an error (the caller learns whether it was created).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from ..kuberay import names
+from .kuberay import names
 
 RAY_GROUP, RAY_VERSION, RAYJOBS = "ray.io", "v1", "rayjobs"
 _MERGE_PATCH = "application/merge-patch+json"
 _JSON_PATCH = "application/json-patch+json"
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 class KubeError(Exception):
@@ -32,14 +35,41 @@ class KubeError(Exception):
         self.status = status
 
 
-@functools.cache
-def _api() -> client.ApiClient:
-    """One client per process: in-cluster credentials in a pod, else the kubeconfig."""
+class CredentialsError(KubeError):
+    """Neither in-cluster credentials nor a kubeconfig load; the message says why, in one line."""
+
+
+def load_credentials() -> str:
+    """Load the client's credentials: in-cluster (a pod's service account), else the kubeconfig
+    (``$KUBECONFIG`` or ``~/.kube/config``). Returns what loaded, e.g. ``kubeconfig PATH``;
+    raises :class:`CredentialsError` saying why each failed when neither does."""
     with _lock:
         try:
             config.load_incluster_config()
-        except config.ConfigException:
-            config.load_kube_config()
+            return "in-cluster credentials"
+        except config.ConfigException as exc:
+            in_cluster = f"not in a cluster: {str(exc).rstrip('.')}"
+        kubeconfig = os.environ.get("KUBECONFIG") or config.KUBE_CONFIG_DEFAULT_LOCATION
+        if not any(os.path.exists(os.path.expanduser(p)) for p in kubeconfig.split(os.pathsep)):
+            raise CredentialsError(f"{in_cluster}; no kubeconfig at {kubeconfig}")
+        try:
+            # The client's own default is $KUBECONFIG as it was when the client was imported.
+            config.load_kube_config(config_file=kubeconfig)
+            return f"kubeconfig {kubeconfig}"
+        except config.ConfigException as exc:
+            problem = str(exc).rstrip(".")
+        except yaml.YAMLError:
+            problem = "not valid YAML"
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+        raise CredentialsError(f"{in_cluster}; kubeconfig {kubeconfig}: {problem}")
+
+
+@functools.cache
+def _api() -> client.ApiClient:
+    """One client per process, on the credentials :func:`load_credentials` finds."""
+    with _lock:
+        load_credentials()
         return client.ApiClient()
 
 

@@ -1,0 +1,165 @@
+"""The HPOCampaign spec: one pydantic model, the single source of truth for manifests and the CRD.
+
+Field names are camelCase on the wire (Kubernetes convention) and snake_case in Python. The model
+checks shape and per-field meaning; rules that span sections live in :mod:`..rules` so that every
+problem of a manifest is reported at once, each with its field path.
+
+The models live in one module per idea: :mod:`.params` (the search space), :mod:`.strategy`
+(schedulers and searchers), :mod:`.resources` (resources and storage) and :mod:`.units`
+(durations, quantities); this module assembles them and re-exports every name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .base import SpecModel
+from .params import (
+    ChoiceParam,
+    ChoiceValue,
+    FloatParam,
+    HyperparameterRole,
+    IntParam,
+    Param,
+    infer_role,
+)
+from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
+from .strategy import (
+    AshaScheduler,
+    AsyncHyperBandScheduler,
+    BohbScheduler,
+    BohbSearcher,
+    DragonflySearcher,
+    FifoScheduler,
+    GridSearcher,
+    HyperBandScheduler,
+    MedianStoppingScheduler,
+    OptunaSearcher,
+    Pb2Scheduler,
+    PbtScheduler,
+    PopulationScheduler,
+    RandomSearcher,
+    Scheduler,
+    Searcher,
+    Strategy,
+)
+from .units import parse_duration
+
+__all__ = [
+    "API_VERSION", "KIND", "AshaScheduler", "AsyncHyperBandScheduler", "BohbScheduler",
+    "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
+    "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
+    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "IntParam",
+    "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
+    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "PopulationScheduler",
+    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Storage",
+    "Strategy", "Toleration", "Trainable", "infer_role", "parse_duration",
+]
+
+API_VERSION = "hpo.dev/v1alpha1"
+KIND = "HPOCampaign"
+
+# --------------------------------------------------------------------------- objective
+
+
+class Objective(SpecModel):
+    metric: str = Field(min_length=1, description="Name of the metric the trainable reports.")
+    mode: Literal["min", "max"] = Field(description="Whether lower or higher values are better.")
+    target: float | None = Field(
+        default=None, description="Optional value counted as solved, for time-to-solution."
+    )
+
+    def better(self, a: float, b: float) -> bool:
+        """True when ``a`` is strictly better than ``b`` under this objective."""
+        return a < b if self.mode == "min" else a > b
+
+    def reached(self, value: float) -> bool:
+        if self.target is None:
+            return False
+        return value <= self.target if self.mode == "min" else value >= self.target
+
+
+# --------------------------------------------------------------------------- budget & run
+
+
+class Budget(SpecModel):
+    trials: int = Field(default=16, ge=1, description="Trials to sample (the grid's repeats for grid).")
+    max_concurrent_trials: int | None = Field(default=None, ge=1)
+    time_limit: float | None = Field(
+        default=None, description="Wall-clock limit for the campaign: seconds or '30m', '8h'."
+    )
+    max_iterations_per_trial: int | None = Field(
+        default=None, ge=1, description="Stop every trial at this training iteration."
+    )
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
+
+
+class Trainable(SpecModel):
+    entrypoint: str = Field(
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:attribute of a Ray Tune function or class trainable.",
+    )
+    config: dict[str, Any] = Field(default_factory=dict, description="Fixed values for every trial.")
+
+
+class Checkpoint(SpecModel):
+    """The guide: checkpoint as little as the strategy allows."""
+
+    frequency: int = Field(
+        default=0, ge=0, description="Iterations between checkpoints; 0 = only when the scheduler needs them."
+    )
+    at_end: bool = False
+    keep: int = Field(default=1, ge=1)
+
+
+class Runtime(SpecModel):
+    fail_fast: bool = Field(default=True, description="End the campaign at the first trial error.")
+    reuse_actors: bool | None = Field(
+        default=None, description="Reuse trial actors; default: when the trainable has reset_config."
+    )
+    max_trial_retries: int = Field(default=0, ge=0, description="Retries of a failed trial.")
+
+
+class CampaignSpec(SpecModel):
+    objective: Objective
+    search_space: dict[str, Param] = Field(min_length=1)
+    strategy: Strategy = Field(default_factory=Strategy)
+    budget: Budget = Field(default_factory=Budget)
+    trainable: Trainable
+    resources: Resources = Field(default_factory=Resources)
+    checkpoint: Checkpoint = Field(default_factory=Checkpoint)
+    runtime: Runtime = Field(default_factory=Runtime)
+    storage: Storage = Field(default_factory=Storage)
+
+    @field_validator("search_space")
+    @classmethod
+    def _names(cls, space: dict[str, Param]) -> dict[str, Param]:
+        for name in space:
+            if not re.match(r"^[A-Za-z_][\w.-]*$", name):
+                raise ValueError(f"hyperparameter name {name!r} must be an identifier")
+        return space
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    # KubeRay's rule for a RayJob name (a DNS-1035 label of at most 47 characters, room for the
+    # suffixes of its RayCluster and pods), less the "-tune" the RayJob adds.
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=42)
+    namespace: str = "default"
+
+
+class Campaign(BaseModel):
+    """A whole HPOCampaign manifest."""
+
+    model_config = ConfigDict(extra="allow")
+    api_version: Literal["hpo.dev/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["HPOCampaign"]
+    metadata: Metadata
+    spec: CampaignSpec
