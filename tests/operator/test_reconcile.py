@@ -145,6 +145,45 @@ def test_malformed_progress_counts_as_empty() -> None:
     assert reconcile.parse_status({"phase": "Exploded"}) == CampaignStatus()
 
 
+def good_status() -> CampaignStatus:
+    status = reconcile.fold(CampaignStatus(), rayjob("Running", "RUNNING"),
+                            progress(trial("a", 0.1), trial("b", 0.3), resumed=2, completed=2),
+                            "min")
+    status.set_condition("Resumed", True, "ExperimentRestored")  # the driver's condition
+    return status
+
+
+# -- the patch that writes a status -----------------------------------------------------------
+def test_a_status_patch_names_only_what_changed_and_nulls_what_went() -> None:
+    old = reconcile.validation_failed([Problem("spec.budget.trials", "must be positive", 0)])
+    assert reconcile.status_patch(old, old) is None
+    patch = reconcile.status_patch(old, reconcile.spec_corrected())
+    assert patch == {"phase": "Pending", "message": "spec corrected: validating again",
+                     "completionTime": None, "conditions": []}
+    before = good_status()
+    after = before.model_copy(deep=True)
+    after.trials.completed = 3
+    after.metric = None
+    assert reconcile.status_patch(before, after) == {"trials": {"completed": 3}, "metric": None}
+
+
+def test_children_stay_expected_while_re_creating_them_fails() -> None:
+    assert not reconcile.children_expected(CampaignStatus())
+    never = reconcile.not_provisioned(CampaignStatus(), "Forbidden", "HTTP 403")
+    assert not reconcile.children_expected(never)  # provisioning's to retry
+    assert never.condition("Provisioned").message == "HTTP 403"  # type: ignore[union-attr]
+    ran = good_status()
+    assert reconcile.children_expected(ran)
+    lost = reconcile.not_provisioned(ran, "ChildOfAnotherCampaign", "RayJob c-tune is in the way")
+    again = reconcile.not_provisioned(lost, "Forbidden", "HTTP 403")
+    assert reconcile.children_expected(lost) and reconcile.children_expected(again)
+    condition = again.condition("Provisioned")
+    assert condition is not None and condition.status == "False" and condition.reason == "Forbidden"
+    assert condition.message.count("re-creating") == 1
+    assert not reconcile.children_expected(reconcile.fold(ran, rayjob("Complete", "SUCCEEDED"),
+                                                          None, "min"))
+
+
 def test_settings_from_env() -> None:
     s = OperatorSettings.from_env({"HPO_NAMESPACES": "a, b", "HPO_METRICS_PORT": "9100",
                                    "HPO_EXPERIMENT_CHECKPOINT_SECONDS": "2.5", "HPO_IMAGE": "i:1",

@@ -4,6 +4,7 @@ Inputs are the status the campaign has now, its RayJob (KubeRay's view: is the d
 did it end, how) and the progress the driver last published (trials, best trial, resumes). The
 RayJob decides the phase; the progress fills in the trials. Terminal phases are final, and the best
 trial never gets worse, even when a restarted driver has not yet re-read the finished trials.
+Every status the operator writes is computed here; :func:`status_patch` turns it into the patch.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ _OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials"
 _DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
 # Conditions the operator decides; every other one is the driver's, as of its latest progress.
 _OPERATOR_CONDITIONS = {"Valid", "Provisioned"}
+# Starts the Provisioned message while a lost RayJob cannot be created again: it also tells
+# children_expected() that the children are still to be re-created once the way is clear.
+_RECREATING = "re-creating the children lost while the campaign ran: "
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,28 @@ def parse_status(raw: dict[str, Any] | None) -> CampaignStatus:
         return CampaignStatus()
 
 
+def status_patch(old: CampaignStatus, new: CampaignStatus) -> dict[str, Any] | None:
+    """The merge patch (RFC 7386) that turns ``old`` into ``new``; None when they are equal.
+
+    A merge patch keeps every key it does not name, so a field ``new`` no longer has is nulled:
+    the stored status is then the computed one, with nothing left over from before.
+    """
+    return _merge_patch(old.to_dict(), new.to_dict()) or None
+
+
+def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = _merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif (value != before) if key in old else (value is not None):
+            patch[key] = value
+    return patch
+
+
 def validation_failed(problems: list[Problem]) -> CampaignStatus:
     shown = "; ".join(str(p) for p in problems[:10])
     more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
@@ -55,12 +81,32 @@ def validation_failed(problems: list[Problem]) -> CampaignStatus:
     return status
 
 
+def spec_corrected() -> CampaignStatus:
+    """The status of a rejected campaign whose spec was corrected, until it is validated again.
+    Nothing of the rejection is kept: :func:`status_patch` nulls its completion time and empties
+    its conditions."""
+    return CampaignStatus(phase=Phase.PENDING, message="spec corrected: validating again")
+
+
 def not_provisioned(current: CampaignStatus, reason: str, message: str) -> CampaignStatus:
-    """The status while the campaign's children cannot be created, and why."""
+    """The status while the campaign's children cannot be created, and why. When they had been
+    created (a RayJob lost while the campaign ran), the message says so, and the campaign keeps
+    counting as provisioned: see :func:`children_expected`."""
     status = current.model_copy(deep=True)
     status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
+    if children_expected(current):
+        message = _RECREATING + message
     status.set_condition("Provisioned", False, reason, message)
     return status
+
+
+def children_expected(status: CampaignStatus) -> bool:
+    """Whether the children of an unfinished campaign were created, so that a missing RayJob is to
+    be created again: its RayJob was seen (Provisioned True), or re-creating it failed since. Until
+    then, creating them is provisioning's (kopf retries it), with its own event."""
+    provisioned = status.condition("Provisioned")
+    return (not status.phase.terminal and provisioned is not None
+            and (provisioned.status == "True" or provisioned.message.startswith(_RECREATING)))
 
 
 def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,

@@ -1,0 +1,73 @@
+"""sync against the in-memory stand-in for :mod:`hpo_operator.controller.kube`: re-creating a lost
+RayJob, and the statuses it writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpo_operator.campaign.status import CampaignStatus, Phase
+from hpo_operator.controller import campaigns
+from hpo_operator.controller.metrics import Metrics
+from hpo_operator.controller.settings import OperatorSettings
+from hpo_operator.kuberay import names
+
+from .fake_kube import LOG, NAME, NS, UID, FakeKube, owned_by, rayjob
+
+RAYJOB = ("RayJob", names.rayjob_name(NAME))
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeKube:
+    return FakeKube().install(monkeypatch)
+
+
+def sync() -> CampaignStatus | None:
+    return campaigns.sync(NS, NAME, OperatorSettings(), Metrics(), "test")
+
+
+def provisioned(fake: FakeKube) -> None:
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
+    fake.objects[RAYJOB]["status"] = {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"}
+    assert sync() is not None and fake.status().phase is Phase.RUNNING
+
+
+# -- a lost RayJob is created again, as provisioning creates it ------------------------------------
+def test_a_lost_rayjob_in_the_way_is_reported_then_created_again(fake: FakeKube) -> None:
+    provisioned(fake)
+    fake.events.clear()
+    fake.objects[RAYJOB] = rayjob(owned_by(UID, deletionTimestamp="2026-01-01T00:00:00Z"),
+                                  "Running", "RUNNING")  # KubeRay's finalizer holds it
+    status = sync()
+    assert status is not None and status.phase is Phase.RUNNING
+    condition = status.condition("Provisioned")
+    assert condition is not None and condition.status == "False"
+    assert condition.reason == "ChildOfAnotherCampaign" and "being deleted" in condition.message
+    assert fake.events == []
+
+    del fake.objects[RAYJOB]  # its deletion event brings the next sync
+    status = sync()
+    assert ("Warning", "RayJobRecreated") in fake.events
+    assert [ref["uid"] for ref in fake.objects[RAYJOB]["metadata"]["ownerReferences"]] == [UID]
+    condition = status.condition("Provisioned") if status else None
+    assert condition is not None and condition.status == "True"
+
+
+def test_a_refused_re_creation_says_why(fake: FakeKube) -> None:
+    provisioned(fake)
+    del fake.objects[RAYJOB]
+    fake.refuse["RayJob"] = 403
+    status = sync()  # reported, not raised: the next event or resync tries again
+    condition = status.condition("Provisioned") if status else None
+    assert condition is not None and condition.status == "False" and condition.reason == "Forbidden"
+    del fake.refuse["RayJob"]
+    assert sync() is not None and ("Warning", "RayJobRecreated") in fake.events
+
+
+def test_a_corrected_spec_keeps_nothing_of_its_rejection(fake: FakeKube) -> None:
+    body = fake.campaign(CampaignStatus(), budget={"trials": 0})
+    campaigns.provision(body, OperatorSettings(), Metrics(), LOG)
+    assert fake.status().phase is Phase.VALIDATION_FAILED
+    campaigns.spec_changed(fake.campaign(fake.status()), OperatorSettings(), Metrics(), LOG)
+    stored = fake.objects["HPOCampaign", NAME]["status"]
+    assert stored["phase"] != "ValidationFailed" and "completionTime" not in stored
+    assert "spec is invalid" not in stored.get("message", "")
