@@ -1,19 +1,22 @@
 """sync against the in-memory stand-in for :mod:`hpo_operator.controller.kube`: re-creating a lost
-RayJob, and the statuses it writes."""
+RayJob, ranking by the spec's objective, and the statuses it writes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from hpo_operator.campaign.status import CampaignStatus, Phase
+from hpo_operator.campaign.status import CampaignStatus, Phase, TrialSummary
 from hpo_operator.controller import campaigns
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
 
-from .fake_kube import LOG, NAME, NS, UID, FakeKube, owned_by, rayjob
+from .fake_kube import LOG, NAME, NS, UID, FakeKube, owned_by, progress_configmap, rayjob, running
 
 RAYJOB = ("RayJob", names.rayjob_name(NAME))
+PROGRESS = ("ConfigMap", names.progress_configmap_name(NAME))
 
 
 @pytest.fixture
@@ -23,6 +26,16 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeKube:
 
 def sync() -> CampaignStatus | None:
     return campaigns.sync(NS, NAME, OperatorSettings(), Metrics(), "test")
+
+
+def snapshot(*trials: TrialSummary, resumed: int = 0) -> str:
+    top = sorted(trials, key=lambda t: t.metric)
+    return json.dumps(CampaignStatus(phase=Phase.RUNNING, top_trials=top, resumed=resumed,
+                                     best_trial=top[0] if top else None).to_dict())
+
+
+def trial(tid: str, metric: float) -> TrialSummary:
+    return TrialSummary(id=tid, config={"x": metric}, metric=metric, iteration=1)
 
 
 def provisioned(fake: FakeKube) -> None:
@@ -61,6 +74,25 @@ def test_a_refused_re_creation_says_why(fake: FakeKube) -> None:
     assert condition is not None and condition.status == "False" and condition.reason == "Forbidden"
     del fake.refuse["RayJob"]
     assert sync() is not None and ("Warning", "RayJobRecreated") in fake.events
+
+
+# -- the objective's mode -------------------------------------------------------------------------
+def test_trials_are_ranked_by_the_mode_of_the_spec(fake: FakeKube) -> None:
+    status = running()
+    status.top_trials = [trial("low", 0.1)]
+    fake.campaign(status, objective={"metric": "loss", "mode": "max"})
+    fake.objects[RAYJOB] = rayjob(owned_by(UID), "Running", "RUNNING")
+    fake.objects[PROGRESS] = progress_configmap(owned_by(UID), snapshot=snapshot(
+        trial("high", 0.9)))
+    synced = sync()
+    assert synced is not None and [t.id for t in synced.top_trials] == ["high", "low"]
+
+
+def test_a_spec_that_does_not_validate_is_not_synced(fake: FakeKube) -> None:
+    body = fake.campaign(CampaignStatus())
+    del body["spec"]["objective"]["mode"]
+    assert sync() == CampaignStatus()
+    assert fake.patches == [] and fake.created == []
 
 
 def test_a_corrected_spec_keeps_nothing_of_its_rejection(fake: FakeKube) -> None:

@@ -133,7 +133,12 @@ def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metr
 
 def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics,
          trigger: str) -> CampaignStatus | None:
-    """Fold the RayJob and the driver's progress into the campaign's status; post milestones."""
+    """Fold the RayJob and the driver's progress into the campaign's status; post milestones.
+
+    Objectives are ranked by the mode of the campaign's spec, which validation requires and the
+    CRD keeps from changing once accepted; a spec that does not validate is not synced (the
+    campaign is provisioning's to reject).
+    """
     with _locks.hold(namespace, name), metrics.timed(trigger):
         body = kube.get_campaign(namespace, name)
         if body is None or _deleting(body):
@@ -141,14 +146,17 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
         old = _own_status(body)
         if old.phase is Phase.VALIDATION_FAILED:
             return old
-        rayjob, blocked = _rayjob(body, old, settings)
+        try:
+            campaign = _parse(body)
+        except ManifestError:
+            return old
+        rayjob, blocked = _rayjob(body, campaign, old, settings)
         configmap = owned(kube.get_configmap(namespace, names.progress_configmap_name(name)),
                           body["metadata"].get("uid"))
         data = (configmap or {}).get("data") or {}
         progress = (reconcile.parse_status(json.loads(data[names.PROGRESS_KEY]))
                     if names.PROGRESS_KEY in data else None)
-        mode = ((body.get("spec") or {}).get("objective") or {}).get("mode", "min")
-        new = reconcile.fold(old, rayjob, progress, mode)
+        new = reconcile.fold(old, rayjob, progress, campaign.spec.objective.mode)
         if blocked is not None:
             new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
         _apply(namespace, name, old, new)
@@ -159,7 +167,7 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
         return new
 
 
-def _rayjob(body: dict[str, Any], status: CampaignStatus,
+def _rayjob(body: dict[str, Any], campaign: Campaign, status: CampaignStatus,
             settings: OperatorSettings) -> tuple[dict[str, Any] | None, ChildBlocked | None]:
     """The campaign's RayJob, or why it cannot have one now. One that disappears while the campaign
     runs is created again: its driver resumes the experiment from storage (to stop a campaign,
@@ -172,7 +180,7 @@ def _rayjob(body: dict[str, Any], status: CampaignStatus,
     if rayjob is not None or not reconcile.children_expected(status):
         return rayjob, None
     try:
-        created = ensure_children(body, _parse(body), settings)
+        created = ensure_children(body, campaign, settings)
     except ChildBlocked as blocked:
         return None, blocked
     if created:
