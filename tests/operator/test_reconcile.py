@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from prometheus_client import generate_latest
 
 from hpo_operator.campaign.rules import Problem
 from hpo_operator.campaign.status import CampaignStatus, Phase, TrialCounts, TrialSummary
+from hpo_operator.campaign.status_io import StatusUnreadable, parse_status
 from hpo_operator.controller import reconcile
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import ConfigurationError, OperatorSettings
@@ -141,8 +143,13 @@ def test_milestones() -> None:
     assert [(m.type, m.reason) for m in reconcile.milestones(new, failed)] == [("Warning", "Failed")]
 
 
-def test_malformed_progress_counts_as_empty() -> None:
-    assert reconcile.parse_status({"phase": "Exploded"}) == CampaignStatus()
+# -- a progress snapshot that does not parse never replaces the last good status --------------
+def read(raw: str) -> CampaignStatus | StatusUnreadable:
+    """What the operator makes of the progress ConfigMap's text."""
+    try:
+        return parse_status(raw, source="progress")
+    except StatusUnreadable as exc:
+        return exc
 
 
 def good_status() -> CampaignStatus:
@@ -151,6 +158,44 @@ def good_status() -> CampaignStatus:
                             "min")
     status.set_condition("Resumed", True, "ExperimentRestored")  # the driver's condition
     return status
+
+
+@pytest.mark.parametrize("raw, why", [
+    (json.dumps({"phase": "Hibernating", "resumed": 0, "trials": {"total": 0}}), "phase"),
+    ('{"phase": "Running", "trials": {"tot', "not JSON"),
+], ids=["unknown-phase", "truncated-json"])
+def test_an_unreadable_snapshot_keeps_the_last_good_status(raw: str, why: str) -> None:
+    before = good_status()
+    after = reconcile.fold(before, rayjob("Running", "RUNNING"), read(raw), "min")
+    assert after.trials == before.trials and after.resumed == 2
+    assert after.best_trial == before.best_trial and after.top_trials == before.top_trials
+    assert after.condition("Resumed") == before.condition("Resumed")
+    unreadable = after.condition("ProgressUnreadable")
+    assert unreadable is not None and unreadable.status == "True"
+    assert unreadable.reason == "UnreadableSnapshot" and why in unreadable.message
+    assert after.phase is Phase.RUNNING  # the RayJob still decides the phase
+
+
+def test_a_newer_drivers_extra_fields_are_ignored_and_its_known_ones_merged() -> None:
+    newer = progress(trial("c", 0.05), resumed=3, completed=3).to_dict()
+    newer["heartbeat"] = "2026-01-01T00:00:00Z"
+    newer["trials"]["preempted"] = 1
+    status = reconcile.fold(good_status(), rayjob("Running", "RUNNING"),
+                            read(json.dumps(newer)), "min")
+    assert status.condition("ProgressUnreadable") is None
+    assert status.resumed == 3 and status.trials.completed == 3
+    assert status.best_trial is not None and status.best_trial.id == "c"
+
+
+def test_a_readable_snapshot_clears_the_unreadable_condition() -> None:
+    broken = reconcile.fold(good_status(), rayjob("Running", "RUNNING"), read("{"), "min")
+    assert broken.condition("ProgressUnreadable") is not None
+    again = reconcile.fold(broken, rayjob("Running", "RUNNING"), None, "min")
+    assert again.condition("ProgressUnreadable") is not None  # no new snapshot: nothing cleared
+    recovered = reconcile.fold(again, rayjob("Running", "RUNNING"),
+                               progress(trial("a", 0.1), resumed=2, completed=4), "min")
+    assert recovered.condition("ProgressUnreadable") is None
+    assert recovered.trials.completed == 4
 
 
 # -- the patch that writes a status -----------------------------------------------------------

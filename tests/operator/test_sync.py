@@ -1,14 +1,16 @@
 """sync against the in-memory stand-in for :mod:`hpo_operator.controller.kube`: re-creating a lost
-RayJob, ranking by the spec's objective, and the statuses it writes."""
+RayJob, unreadable statuses and progress, and ranking by the spec's objective."""
 
 from __future__ import annotations
 
 import json
+import logging
 
+import kopf
 import pytest
 
 from hpo_operator.campaign.status import CampaignStatus, Phase, TrialSummary
-from hpo_operator.controller import campaigns
+from hpo_operator.controller import campaigns, handlers
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
@@ -74,6 +76,47 @@ def test_a_refused_re_creation_says_why(fake: FakeKube) -> None:
     assert condition is not None and condition.status == "False" and condition.reason == "Forbidden"
     del fake.refuse["RayJob"]
     assert sync() is not None and ("Warning", "RayJobRecreated") in fake.events
+
+
+# -- progress that cannot be read ------------------------------------------------------------------
+def test_unreadable_progress_keeps_the_status_and_is_logged_once_per_reason(
+        fake: FakeKube, caplog: pytest.LogCaptureFixture) -> None:
+    provisioned(fake)
+    fake.objects[PROGRESS] = progress_configmap(owned_by(UID), snapshot=snapshot(
+        trial("a", 0.2), resumed=1))
+    good = sync()
+    assert good is not None and good.resumed == 1
+    with caplog.at_level(logging.WARNING, logger=campaigns.__name__):
+        for raw in ['{"phase": "Hibernating"}', '{"phase": "Hibernating"}', '{"phase": "Runn']:
+            fake.objects[PROGRESS] = progress_configmap(owned_by(UID), snapshot=raw)
+            kept = sync()
+            assert kept is not None and kept.resumed == 1 and kept.best_trial == good.best_trial
+            assert kept.condition("ProgressUnreadable").status == "True"  # type: ignore[union-attr]
+    assert ["phase:" in r.getMessage() for r in caplog.records] == [True, False]
+    assert "not JSON" in caplog.records[1].getMessage()
+    fake.objects[PROGRESS] = progress_configmap(owned_by(UID), snapshot=snapshot(
+        trial("a", 0.2), resumed=2))
+    recovered = sync()
+    assert recovered is not None and recovered.resumed == 2
+    assert recovered.condition("ProgressUnreadable") is None
+    assert fake.status() == recovered
+
+
+# -- a status this operator cannot read -----------------------------------------------------------
+def test_a_campaign_whose_status_cannot_be_read_is_left_alone(
+        fake: FakeKube, caplog: pytest.LogCaptureFixture) -> None:
+    body = fake.campaign()
+    body["status"] = {"phase": "Archived", "resumed": 4}  # a newer operator's
+    with caplog.at_level(logging.WARNING, logger=campaigns.__name__):
+        assert sync() is None and sync() is None
+        campaigns.provision(body, OperatorSettings(), Metrics(), LOG)
+        campaigns.spec_changed(body, OperatorSettings(), Metrics(), LOG)
+    assert fake.patches == [] and fake.created == [] and fake.events == []
+    assert [r.getMessage().split(": ")[:3] for r in caplog.records] == [
+        [f"HPOCampaign {NS}/{NAME}", "status", "phase"]]
+    # Nor does it get a resync daemon; a filter that raised would block its clean-up too.
+    assert not handlers._unfinished(status=kopf.Body(body).status)
+    assert handlers._unfinished(status=kopf.Body({"status": {"phase": "Running"}}).status)
 
 
 # -- the objective's mode -------------------------------------------------------------------------

@@ -9,7 +9,6 @@ operator restart.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import kopf
 from ..campaign.manifest import ManifestError, parse_campaign
 from ..campaign.spec import Campaign
 from ..campaign.status import CampaignStatus, Phase
+from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
 from . import kube, reconcile
 from .children import ChildBlocked, ensure_children, owned
@@ -59,7 +59,34 @@ class CampaignLocks:
         return len(self._locks)
 
 
+class ProblemLog:
+    """Warns of a campaign's problem once per distinct reason: a sync on every event and every
+    resync must not repeat it. A problem that clears is forgotten, so that it is told again if it
+    comes back."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._told: dict[tuple[str, str, str], str] = {}
+
+    def tell(self, namespace: str, name: str, topic: str, message: str) -> None:
+        with self._guard:
+            if self._told.get((namespace, name, topic)) == message:
+                return
+            self._told[namespace, name, topic] = message
+        _log.warning("HPOCampaign %s/%s: %s", namespace, name, message)
+
+    def clear(self, namespace: str, name: str, topic: str) -> None:
+        with self._guard:
+            self._told.pop((namespace, name, topic), None)
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._guard:
+            for key in [key for key in self._told if key[:2] == (namespace, name)]:
+                del self._told[key]
+
+
 _locks = CampaignLocks()
+_problems = ProblemLog()
 _log = logging.getLogger(__name__)
 
 
@@ -68,8 +95,8 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     """Validate a campaign, then create its ConfigMaps and RayJob unless they exist."""
     namespace, name = _key(body)
     current = _own_status(body)
-    if current.phase.terminal:
-        return  # finished (or rejected) before a restart: nothing to recreate
+    if current is None or current.phase.terminal:
+        return  # finished (or rejected) before a restart, or unreadable: nothing to create
     try:
         campaign = _parse(body)
     except ManifestError as exc:
@@ -97,8 +124,8 @@ def _report_blocked(namespace: str, name: str, blocked: ChildBlocked) -> None:
     with _locks.hold(namespace, name):
         try:
             fresh = kube.get_campaign(namespace, name)
-            if fresh and not _deleting(fresh):
-                old = _own_status(fresh)
+            old = _own_status(fresh) if fresh and not _deleting(fresh) else None
+            if old is not None:
                 _apply(namespace, name, old,
                        reconcile.not_provisioned(old, blocked.reason, str(blocked)))
         except kube.KubeError as exc:
@@ -116,6 +143,8 @@ def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metr
     """
     namespace, name = _key(body)
     current = _own_status(body)
+    if current is None:
+        return
     if retry and current.phase in (Phase.PENDING, Phase.PROVISIONING):
         provision(body, settings, metrics, logger)
         return
@@ -137,26 +166,21 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
 
     Objectives are ranked by the mode of the campaign's spec, which validation requires and the
     CRD keeps from changing once accepted; a spec that does not validate is not synced (the
-    campaign is provisioning's to reject).
+    campaign is provisioning's to reject). A campaign whose status cannot be read is left alone.
     """
     with _locks.hold(namespace, name), metrics.timed(trigger):
         body = kube.get_campaign(namespace, name)
         if body is None or _deleting(body):
             return None
         old = _own_status(body)
-        if old.phase is Phase.VALIDATION_FAILED:
+        if old is None or old.phase is Phase.VALIDATION_FAILED:
             return old
         try:
             campaign = _parse(body)
         except ManifestError:
             return old
         rayjob, blocked = _rayjob(body, campaign, old, settings)
-        configmap = owned(kube.get_configmap(namespace, names.progress_configmap_name(name)),
-                          body["metadata"].get("uid"))
-        data = (configmap or {}).get("data") or {}
-        progress = (reconcile.parse_status(json.loads(data[names.PROGRESS_KEY]))
-                    if names.PROGRESS_KEY in data else None)
-        new = reconcile.fold(old, rayjob, progress, campaign.spec.objective.mode)
+        new = reconcile.fold(old, rayjob, _progress(body), campaign.spec.objective.mode)
         if blocked is not None:
             new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
         _apply(namespace, name, old, new)
@@ -190,8 +214,38 @@ def _rayjob(body: dict[str, Any], campaign: Campaign, status: CampaignStatus,
     return owned(kube.get_rayjob(namespace, names.rayjob_name(name)), uid), None
 
 
-def _own_status(body: dict[str, Any]) -> CampaignStatus:
-    return reconcile.parse_status(body.get("status"))
+def _progress(body: dict[str, Any]) -> CampaignStatus | StatusUnreadable | None:
+    """The driver's latest progress, None before it published any, or why it cannot be read."""
+    namespace, name = _key(body)
+    configmap_name = names.progress_configmap_name(name)
+    configmap = owned(kube.get_configmap(namespace, configmap_name), body["metadata"].get("uid"))
+    raw = ((configmap or {}).get("data") or {}).get(names.PROGRESS_KEY)
+    if raw is None:
+        return None
+    try:
+        progress = parse_status(raw, source=f"progress ConfigMap {namespace}/{configmap_name}")
+    except StatusUnreadable as exc:
+        _problems.tell(namespace, name, "progress", f"{exc}; the last readable progress is kept")
+        return exc
+    _problems.clear(namespace, name, "progress")
+    return progress
+
+
+def _own_status(body: dict[str, Any]) -> CampaignStatus | None:
+    """The campaign's status; None when it cannot be read (say, a newer operator wrote it).
+
+    Such a campaign is left alone, with a warning in the log once per reason: writing a status
+    over one this operator cannot read would destroy it, re-provisioning could run a finished
+    campaign again, and raising would only make kopf retry the handler for ever.
+    """
+    namespace, name = _key(body)
+    try:
+        status = parse_status(body.get("status"), source="status")
+    except StatusUnreadable as exc:
+        _problems.tell(namespace, name, "status", f"{exc}; the campaign is left alone")
+        return None
+    _problems.clear(namespace, name, "status")
+    return status
 
 
 def _apply(namespace: str, name: str, old: CampaignStatus, new: CampaignStatus) -> None:
@@ -208,6 +262,7 @@ def cleanup(namespace: str, name: str, metrics: Metrics,
     with _locks.hold(namespace, name):
         deleted = kube.delete_children(namespace, name)
         metrics.forget(namespace, name)
+        _problems.forget(namespace, name)
     if deleted:
         logger.info("deleted %s", ", ".join(deleted))
 
