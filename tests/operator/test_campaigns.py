@@ -4,115 +4,30 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
-import logging
 import threading
 import time
 from typing import Any
 
 import kopf
 import pytest
-
-from hpo_operator.campaign.status import CampaignStatus, Phase, TrialSummary
 from hpo_operator import kube
+from hpo_operator.campaign.status import CampaignStatus, Phase
 from hpo_operator.controller import campaigns
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
 
-from .conftest import campaign_doc
-
-NS, NAME, UID = "default", "toy", "uid-new"
-LOG = logging.getLogger("test")
-
-
-class FakeKube:
-    """The Kubernetes API as :mod:`.kube` presents it: dicts keyed by (kind, name)."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
-        self.created: list[str] = []
-        self.events: list[tuple[str, str]] = []
-        self.refuse: dict[str, int] = {}  # kind -> HTTP status its creation gets
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeKube:
-        for fn in ("get_campaign", "get_rayjob", "get_configmap", "create_if_absent",
-                   "patch_campaign_status", "delete_children", "delete_configmap"):
-            monkeypatch.setattr(kube, fn, getattr(self, fn))
-        monkeypatch.setattr(kopf, "event", lambda body, *, type, reason, message: (
-            self.events.append((type, reason))))
-        return self
-
-    def get_campaign(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.objects.get(("HPOCampaign", name))
-
-    def get_rayjob(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.objects.get(("RayJob", name))
-
-    def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.objects.get(("ConfigMap", name))
-
-    def create_if_absent(self, obj: dict[str, Any]) -> bool:
-        kind, name = obj["kind"], obj["metadata"]["name"]
-        if kind in self.refuse:
-            raise kube.KubeError(f"create {kind} {NS}/{name}: HTTP {self.refuse[kind]}",
-                                 self.refuse[kind])
-        if (kind, name) in self.objects:
-            return False
-        self.objects[kind, name] = obj
-        self.created.append(f"{kind}/{name}")
-        return True
-
-    def patch_campaign_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        body = self.objects["HPOCampaign", name]
-        body["status"] = {**(body.get("status") or {}), **status}
-
-    def delete_children(self, namespace: str, campaign: str) -> list[str]:
-        gone = [k for k in self.objects if k[0] != "HPOCampaign"]
-        for key in gone:
-            del self.objects[key]
-        return [f"{kind}/{name}" for kind, name in gone]
-
-    def delete_configmap(self, namespace: str, name: str) -> None:
-        del self.objects["ConfigMap", name]
-
-    # -- helpers for the tests ---------------------------------------------------------------
-    def campaign(self, status: CampaignStatus | None = None) -> dict[str, Any]:
-        body = campaign_doc(NAME)
-        body["metadata"]["uid"] = UID
-        if status is not None:
-            body["status"] = status.to_dict()
-        self.objects["HPOCampaign", NAME] = body
-        return body
-
-    def status(self) -> CampaignStatus:
-        return CampaignStatus.model_validate(self.objects["HPOCampaign", NAME].get("status") or {})
-
-
-def owned_by(uid: str | None, **meta: Any) -> dict[str, Any]:
-    refs = [names.owner_reference(NAME, uid)] if uid else []
-    return {"ownerReferences": refs, **meta}
-
-
-def finished_rayjob(meta: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "RayJob", "metadata": {"name": names.rayjob_name(NAME), **meta},
-            "status": {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}}
-
-
-def progress_configmap(meta: dict[str, Any], best: float = 0.125) -> dict[str, Any]:
-    best_trial = TrialSummary(id="t1", config={}, metric=best, iteration=1)
-    progress = CampaignStatus(phase=Phase.SUCCEEDED, metric="loss", message="best loss 0.125",
-                              best_trial=best_trial, top_trials=[best_trial])
-    return {"kind": "ConfigMap", "metadata": {
-                "name": names.progress_configmap_name(NAME),
-                "labels": names.labels(NAME, "progress"), **meta},
-            "data": {names.PROGRESS_KEY: json.dumps(progress.to_dict())}}
-
-
-def running() -> CampaignStatus:
-    status = CampaignStatus(phase=Phase.RUNNING)
-    status.set_condition("Provisioned", True, "RayJobCreated")
-    return status
+from .fake_kube import (
+    LOG,
+    NAME,
+    NS,
+    UID,
+    FakeKube,
+    finished_rayjob,
+    owned_by,
+    progress_configmap,
+    running,
+)
 
 
 @pytest.fixture
@@ -137,8 +52,14 @@ def test_sync_never_adopts_an_earlier_campaigns_result(fake: FakeKube,
     assert status is not None and status.phase is Phase.RUNNING
     assert status.best_trial is None
     assert ("Normal", "Succeeded") not in fake.events
-    # Its RayJob looks missing, so re-creating it is tried; the old one is in the way.
+    # Its RayJob looks missing, so re-creating it is tried; the old one is in the way, and the
+    # Provisioned condition says so, as it does when provisioning.
     assert fake.created == [] and ("Warning", "RayJobRecreated") not in fake.events
+    condition = status.condition("Provisioned")
+    assert condition is not None and condition.status == "False"
+    assert condition.reason == "ChildOfAnotherCampaign"
+    assert "waiting for it to go" in condition.message
+    assert fake.status() == status
 
 
 def test_sync_reads_its_own_children(fake: FakeKube) -> None:
@@ -170,14 +91,16 @@ def test_provision_waits_until_an_earlier_campaigns_rayjob_is_gone(fake: FakeKub
     assert condition is not None and condition.status == "True"
 
 
-def test_provision_replaces_an_unowned_progress_configmap(fake: FakeKube) -> None:
+def test_an_unowned_progress_configmap_is_refused_like_any_foreign_child(fake: FakeKube) -> None:
+    """It is not the campaign's: neither read nor deleted, and the status says what to do."""
     fake.objects["ConfigMap", names.progress_configmap_name(NAME)] = progress_configmap(
         owned_by(None))
-    with pytest.raises(kopf.TemporaryError):
+    with pytest.raises(kopf.TemporaryError, match="owned by nothing"):
         campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
-    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
-    configmap = fake.objects["ConfigMap", names.progress_configmap_name(NAME)]
-    assert [ref["uid"] for ref in configmap["metadata"]["ownerReferences"]] == [UID]
+    condition = fake.status().condition("Provisioned")
+    assert condition is not None and condition.reason == "ChildOfAnotherCampaign"
+    assert f"RayJob/{names.rayjob_name(NAME)}" not in fake.created
+    assert ("ConfigMap", names.progress_configmap_name(NAME)) in fake.objects
     assert fake.status().best_trial is None  # the old campaign's progress is not read
 
 

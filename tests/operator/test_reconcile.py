@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from prometheus_client import generate_latest
 
 from hpo_operator.campaign.rules import Problem
 from hpo_operator.campaign.status import CampaignStatus, Phase, TrialCounts, TrialSummary
+from hpo_operator.campaign.status_io import StatusUnreadable, parse_status
 from hpo_operator.controller import reconcile
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import ConfigurationError, OperatorSettings
@@ -141,8 +143,90 @@ def test_milestones() -> None:
     assert [(m.type, m.reason) for m in reconcile.milestones(new, failed)] == [("Warning", "Failed")]
 
 
-def test_malformed_progress_counts_as_empty() -> None:
-    assert reconcile.parse_status({"phase": "Exploded"}) == CampaignStatus()
+# -- a progress snapshot that does not parse never replaces the last good status --------------
+def read(raw: str) -> CampaignStatus | StatusUnreadable:
+    """What the operator makes of the progress ConfigMap's text."""
+    try:
+        return parse_status(raw, source="progress")
+    except StatusUnreadable as exc:
+        return exc
+
+
+def good_status() -> CampaignStatus:
+    status = reconcile.fold(CampaignStatus(), rayjob("Running", "RUNNING"),
+                            progress(trial("a", 0.1), trial("b", 0.3), resumed=2, completed=2),
+                            "min")
+    status.set_condition("Resumed", True, "ExperimentRestored")  # the driver's condition
+    return status
+
+
+@pytest.mark.parametrize("raw, why", [
+    (json.dumps({"phase": "Hibernating", "resumed": 0, "trials": {"total": 0}}), "phase"),
+    ('{"phase": "Running", "trials": {"tot', "not JSON"),
+], ids=["unknown-phase", "truncated-json"])
+def test_an_unreadable_snapshot_keeps_the_last_good_status(raw: str, why: str) -> None:
+    before = good_status()
+    after = reconcile.fold(before, rayjob("Running", "RUNNING"), read(raw), "min")
+    assert after.trials == before.trials and after.resumed == 2
+    assert after.best_trial == before.best_trial and after.top_trials == before.top_trials
+    assert after.condition("Resumed") == before.condition("Resumed")
+    unreadable = after.condition("ProgressUnreadable")
+    assert unreadable is not None and unreadable.status == "True"
+    assert unreadable.reason == "UnreadableSnapshot" and why in unreadable.message
+    assert after.phase is Phase.RUNNING  # the RayJob still decides the phase
+
+
+def test_a_newer_drivers_extra_fields_are_ignored_and_its_known_ones_merged() -> None:
+    newer = progress(trial("c", 0.05), resumed=3, completed=3).to_dict()
+    newer["heartbeat"] = "2026-01-01T00:00:00Z"
+    newer["trials"]["preempted"] = 1
+    status = reconcile.fold(good_status(), rayjob("Running", "RUNNING"),
+                            read(json.dumps(newer)), "min")
+    assert status.condition("ProgressUnreadable") is None
+    assert status.resumed == 3 and status.trials.completed == 3
+    assert status.best_trial is not None and status.best_trial.id == "c"
+
+
+def test_a_readable_snapshot_clears_the_unreadable_condition() -> None:
+    broken = reconcile.fold(good_status(), rayjob("Running", "RUNNING"), read("{"), "min")
+    assert broken.condition("ProgressUnreadable") is not None
+    again = reconcile.fold(broken, rayjob("Running", "RUNNING"), None, "min")
+    assert again.condition("ProgressUnreadable") is not None  # no new snapshot: nothing cleared
+    recovered = reconcile.fold(again, rayjob("Running", "RUNNING"),
+                               progress(trial("a", 0.1), resumed=2, completed=4), "min")
+    assert recovered.condition("ProgressUnreadable") is None
+    assert recovered.trials.completed == 4
+
+
+# -- the patch that writes a status -----------------------------------------------------------
+def test_a_status_patch_names_only_what_changed_and_nulls_what_went() -> None:
+    old = reconcile.validation_failed([Problem("spec.budget.trials", "must be positive", 0)])
+    assert reconcile.status_patch(old, old) is None
+    patch = reconcile.status_patch(old, reconcile.spec_corrected())
+    assert patch == {"phase": "Pending", "message": "spec corrected: validating again",
+                     "completionTime": None, "conditions": []}
+    before = good_status()
+    after = before.model_copy(deep=True)
+    after.trials.completed = 3
+    after.metric = None
+    assert reconcile.status_patch(before, after) == {"trials": {"completed": 3}, "metric": None}
+
+
+def test_children_stay_expected_while_re_creating_them_fails() -> None:
+    assert not reconcile.children_expected(CampaignStatus())
+    never = reconcile.not_provisioned(CampaignStatus(), "Forbidden", "HTTP 403")
+    assert not reconcile.children_expected(never)  # provisioning's to retry
+    assert never.condition("Provisioned").message == "HTTP 403"  # type: ignore[union-attr]
+    ran = good_status()
+    assert reconcile.children_expected(ran)
+    lost = reconcile.not_provisioned(ran, "ChildOfAnotherCampaign", "RayJob c-tune is in the way")
+    again = reconcile.not_provisioned(lost, "Forbidden", "HTTP 403")
+    assert reconcile.children_expected(lost) and reconcile.children_expected(again)
+    condition = again.condition("Provisioned")
+    assert condition is not None and condition.status == "False" and condition.reason == "Forbidden"
+    assert condition.message.count("re-creating") == 1
+    assert not reconcile.children_expected(reconcile.fold(ran, rayjob("Complete", "SUCCEEDED"),
+                                                          None, "min"))
 
 
 def test_settings_from_env() -> None:

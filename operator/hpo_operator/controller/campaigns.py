@@ -1,13 +1,14 @@
 """What the operator does for a campaign: provision its children, sync its status, clean up.
 
-Each action reads through :mod:`hpo_operator.kube`, decides with pure functions (:mod:`.reconcile`, the
-builders in :mod:`hpo_operator.kuberay`), and writes back through :mod:`hpo_operator.kube`. All of them are
-idempotent, so kopf may call them again after a retry or an operator restart.
+Each action reads through :mod:`hpo_operator.kube`, decides with pure functions
+(:mod:`.reconcile`, the builders in :mod:`hpo_operator.kuberay`), and writes back through
+:mod:`hpo_operator.kube`: children only through :func:`.children.ensure_children`, statuses only
+through :func:`_apply`, each computed by :mod:`.reconcile`. All of them are idempotent, so kopf
+may call them again after a retry or an operator restart.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -16,19 +17,16 @@ from typing import Any
 
 import kopf
 
+from .. import kube
 from ..campaign.manifest import ManifestError, parse_campaign
 from ..campaign.spec import Campaign
 from ..campaign.status import CampaignStatus, Phase
+from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
-from ..kuberay.render import build_objects
-from .. import kube
 from . import reconcile
+from .children import ChildBlocked, ensure_children, owned
 from .metrics import Metrics
 from .settings import OperatorSettings
-
-# The Provisioned condition's reason when the API refuses a child, by HTTP status (409 means it
-# exists, 429 to try again later: neither is a failure to report).
-_CREATE_FAILURES = {403: "Forbidden", 404: "NotFound", 422: "Invalid"}
 
 
 class CampaignLocks:
@@ -62,28 +60,58 @@ class CampaignLocks:
         return len(self._locks)
 
 
+class ProblemLog:
+    """Warns of a campaign's problem once per distinct reason: a sync on every event and every
+    resync must not repeat it. A problem that clears is forgotten, so that it is told again if it
+    comes back."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._told: dict[tuple[str, str, str], str] = {}
+
+    def tell(self, namespace: str, name: str, topic: str, message: str) -> None:
+        with self._guard:
+            if self._told.get((namespace, name, topic)) == message:
+                return
+            self._told[namespace, name, topic] = message
+        _log.warning("HPOCampaign %s/%s: %s", namespace, name, message)
+
+    def clear(self, namespace: str, name: str, topic: str) -> None:
+        with self._guard:
+            self._told.pop((namespace, name, topic), None)
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._guard:
+            for key in [key for key in self._told if key[:2] == (namespace, name)]:
+                del self._told[key]
+
+
 _locks = CampaignLocks()
+_problems = ProblemLog()
 _log = logging.getLogger(__name__)
 
 
 def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,
               logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
     """Validate a campaign, then create its ConfigMaps and RayJob unless they exist."""
-    meta = body["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    current = reconcile.parse_status(body.get("status"))
-    if current.phase.terminal:
-        return  # finished (or rejected) before a restart: nothing to recreate
+    namespace, name = _key(body)
+    current = _own_status(body)
+    if current is None or current.phase.terminal:
+        return  # finished (or rejected) before a restart, or unreadable: nothing to create
     try:
-        campaign = parse_campaign(_manifest(body), source=f"HPOCampaign {namespace}/{name}")
+        campaign = _parse(body)
     except ManifestError as exc:
         status = reconcile.validation_failed(exc.problems)
-        kube.patch_campaign_status(namespace, name, status.to_dict())
+        _apply(namespace, name, current, status)
         kopf.event(body, type="Warning", reason="ValidationFailed", message=status.message or "")
         metrics.observe(namespace, name, status)
         logger.warning("rejected: %s", status.message)
         return
-    created = _create_children(body, campaign, settings)
+    try:
+        created = ensure_children(body, campaign, settings)
+    except ChildBlocked as blocked:
+        _report_blocked(namespace, name, blocked)
+        raise blocked.retry
     if created:
         kopf.event(body, type="Normal", reason="Provisioned",
                    message=f"created {', '.join(created)}")
@@ -91,101 +119,18 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     sync(namespace, name, settings, metrics, "provision")
 
 
-def _create_children(body: dict[str, Any], campaign: Campaign,
-                     settings: OperatorSettings) -> list[str]:
-    """Create the campaign's missing children, in order; returns what was created.
-
-    A child that exists but is not this campaign's (an earlier campaign of the same name left it,
-    e.g. a RayJob that KubeRay's finalizer keeps for a while after its deletion) is never adopted:
-    the driver would run the old manifest, the status would show the old result. Provisioning
-    waits for it to go (``kopf.TemporaryError``), and creates nothing after it meanwhile. A create
-    the API refuses (no RayJob CRD, no permission, an invalid object) is reported in the
-    ``Provisioned`` condition before kopf retries, so that ``kubectl describe`` says why.
-    """
-    meta = body["metadata"]
-    uid = meta.get("uid")
-    created = []
-    for obj in build_objects(campaign, settings.cluster_defaults(), uid):
-        what = f"{obj['kind']} {obj['metadata']['name']}"
-        try:
-            if kube.create_if_absent(obj):
-                created.append(what.replace(" ", "/"))
-                continue
-            existing = _get_child(obj)
-        except kube.KubeError as exc:
-            if 400 <= exc.status < 500 and exc.status not in (409, 429):
-                hint = (" (is KubeRay, with its RayJob CRD, installed?)"
-                        if exc.status == 404 and obj["kind"] == "RayJob" else "")
-                _not_provisioned(body, _CREATE_FAILURES.get(exc.status, "CreateFailed"),
-                                 f"{exc}{hint}")
-            raise
-        if _owned(existing, uid) is not None:
-            continue
-        if existing is not None and _orphaned_progress(existing):
-            # Left by a driver that created its ConfigMap when it found none, as drivers once
-            # did, even after their campaign was deleted; nothing owns or reads it.
-            kube.delete_configmap(meta["namespace"], obj["metadata"]["name"])
-            raise kopf.TemporaryError(f"deleted the unowned {what} of an earlier campaign",
-                                      delay=1)
-        why, delay = _foreign(existing)
-        message = f"{what} exists but is not this campaign's ({why}): waiting for it to go"
-        _not_provisioned(body, "ChildOfAnotherCampaign", message)
-        raise kopf.TemporaryError(message, delay=delay)
-    return created
-
-
-def _get_child(obj: dict[str, Any]) -> dict[str, Any] | None:
-    meta = obj["metadata"]
-    if obj["kind"] == "RayJob":
-        return kube.get_rayjob(meta["namespace"], meta["name"])
-    return kube.get_configmap(meta["namespace"], meta["name"])
-
-
-def _owned(obj: dict[str, Any] | None, uid: str | None) -> dict[str, Any] | None:
-    """``obj`` when it is a live child of the campaign with this uid, else None."""
-    if obj is None:
-        return None
-    meta = obj.get("metadata") or {}
-    if meta.get("deletionTimestamp"):
-        return None
-    refs = meta.get("ownerReferences") or []
-    return obj if uid is None or any(ref.get("uid") == uid for ref in refs) else None
-
-
-def _orphaned_progress(obj: dict[str, Any]) -> bool:
-    meta = obj.get("metadata") or {}
-    return (obj.get("kind", "ConfigMap") == "ConfigMap" and not meta.get("ownerReferences")
-            and (meta.get("labels") or {}).get(names.COMPONENT_LABEL) == "progress")
-
-
-def _foreign(obj: dict[str, Any] | None) -> tuple[str, float]:
-    """Why a child is not the campaign's, and how long to wait before looking again."""
-    meta = (obj or {}).get("metadata") or {}
-    if obj is None:
-        return "it was being deleted", 1
-    if meta.get("deletionTimestamp"):
-        return "it is being deleted", 5
-    owners = [f"{ref.get('kind')} uid {ref.get('uid')}" for ref in meta.get("ownerReferences") or []]
-    if owners:
-        return f"owned by {', '.join(owners)}", 5
-    return "owned by nothing: delete it, or give the campaign another name", 30
-
-
-def _not_provisioned(body: dict[str, Any], reason: str, message: str) -> None:
+def _report_blocked(namespace: str, name: str, blocked: ChildBlocked) -> None:
     """Record why the children are missing in the ``Provisioned`` condition (best effort: the
     caller raises the real error next, and kopf retries the handler)."""
-    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     with _locks.hold(namespace, name):
         try:
             fresh = kube.get_campaign(namespace, name)
-            if fresh is None or fresh["metadata"].get("deletionTimestamp"):
-                return
-            old = reconcile.parse_status(fresh.get("status"))
-            new = reconcile.not_provisioned(old, reason, message)
-            if new.to_dict() != old.to_dict():
-                kube.patch_campaign_status(namespace, name, new.to_dict())
+            old = _own_status(fresh) if fresh and not _deleting(fresh) else None
+            if old is not None:
+                _apply(namespace, name, old,
+                       reconcile.not_provisioned(old, blocked.reason, str(blocked)))
         except kube.KubeError as exc:
-            _log.warning("cannot record %s on %s/%s: %s", reason, namespace, name, exc)
+            _log.warning("cannot record %s on %s/%s: %s", blocked.reason, namespace, name, exc)
 
 
 def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,
@@ -197,22 +142,21 @@ def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metr
     kopf's count of earlier attempts at this change: one that got past validation and then failed
     to provision left the campaign Pending or Provisioning, and provisioning is tried again.
     """
-    meta = body["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    phase = reconcile.parse_status(body.get("status")).phase
-    if retry and phase in (Phase.PENDING, Phase.PROVISIONING):
+    namespace, name = _key(body)
+    current = _own_status(body)
+    if current is None:
+        return
+    if retry and current.phase in (Phase.PENDING, Phase.PROVISIONING):
         provision(body, settings, metrics, logger)
         return
-    if phase is not Phase.VALIDATION_FAILED:
+    if current.phase is not Phase.VALIDATION_FAILED:
         message = ("the spec changed after the campaign was accepted; the change is ignored (its "
                    "Ray Tune experiment was built from the first spec): delete and re-create it")
         kopf.event(body, type="Warning", reason="SpecChangeIgnored", message=message)
         logger.warning(message)
         return
-    pending = CampaignStatus(phase=Phase.PENDING, message="spec corrected: validating again")
-    # A merge patch keeps keys it does not name: null out the rejection's leftovers.
-    kube.patch_campaign_status(namespace, name, {**pending.to_dict(), "completionTime": None,
-                                                 "conditions": None})
+    pending = reconcile.spec_corrected()
+    _apply(namespace, name, current, pending)
     logger.info("spec corrected after ValidationFailed: validating again")
     provision({**body, "status": pending.to_dict()}, settings, metrics, logger)
 
@@ -221,29 +165,26 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
          trigger: str) -> CampaignStatus | None:
     """Fold the RayJob and the driver's progress into the campaign's status; post milestones.
 
-    A RayJob that disappears while its campaign runs is created again: its driver resumes the
-    experiment from storage (to stop a campaign, delete the campaign).
+    Objectives are ranked by the mode of the campaign's spec, which validation requires and the
+    CRD keeps from changing once accepted; a spec that does not validate is not synced (the
+    campaign is provisioning's to reject). A campaign whose status cannot be read is left alone.
     """
     with _locks.hold(namespace, name), metrics.timed(trigger):
         body = kube.get_campaign(namespace, name)
-        if body is None or body["metadata"].get("deletionTimestamp"):
+        if body is None or _deleting(body):
             return None
-        old = reconcile.parse_status(body.get("status"))
-        if old.phase is Phase.VALIDATION_FAILED:
+        old = _own_status(body)
+        if old is None or old.phase is Phase.VALIDATION_FAILED:
             return old
-        # Children of an earlier campaign of the same name (still being deleted) are not read.
-        uid = body["metadata"].get("uid")
-        rayjob = _owned(kube.get_rayjob(namespace, names.rayjob_name(name)), uid)
-        if rayjob is None and _was_provisioned(old):
-            rayjob = _recreate(body, settings)
-        configmap = _owned(kube.get_configmap(namespace, names.progress_configmap_name(name)), uid)
-        data = (configmap or {}).get("data") or {}
-        progress = (reconcile.parse_status(json.loads(data[names.PROGRESS_KEY]))
-                    if names.PROGRESS_KEY in data else None)
-        mode = ((body.get("spec") or {}).get("objective") or {}).get("mode", "min")
-        new = reconcile.fold(old, rayjob, progress, mode)
-        if new.to_dict() != old.to_dict():
-            kube.patch_campaign_status(namespace, name, new.to_dict())
+        try:
+            campaign = _parse(body)
+        except ManifestError:
+            return old
+        rayjob, blocked = _rayjob(body, campaign, old, settings)
+        new = reconcile.fold(old, rayjob, _progress(body), campaign.spec.objective.mode)
+        if blocked is not None:
+            new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
+        _apply(namespace, name, old, new)
         for milestone in reconcile.milestones(old, new):
             kopf.event(body, type=milestone.type, reason=milestone.reason,
                        message=milestone.message)
@@ -251,26 +192,68 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
         return new
 
 
-def _was_provisioned(status: CampaignStatus) -> bool:
-    provisioned = status.condition("Provisioned")
-    return provisioned is not None and provisioned.status == "True" and not status.phase.terminal
-
-
-def _recreate(body: dict[str, Any], settings: OperatorSettings) -> dict[str, Any] | None:
-    meta = body["metadata"]
-    source = f"HPOCampaign {meta['namespace']}/{meta['name']}"
-    campaign = parse_campaign(_manifest(body), source=source)
-    # A child still in the way (the deleted RayJob, until KubeRay's finalizer lets it go) is
-    # created by a later sync; its deletion event brings one.
-    created = [obj["kind"] + "/" + obj["metadata"]["name"]
-               for obj in build_objects(campaign, settings.cluster_defaults(), meta.get("uid"))
-               if kube.create_if_absent(obj)]
+def _rayjob(body: dict[str, Any], campaign: Campaign, status: CampaignStatus,
+            settings: OperatorSettings) -> tuple[dict[str, Any] | None, ChildBlocked | None]:
+    """The campaign's RayJob, or why it cannot have one now. One that disappears while the campaign
+    runs is created again: its driver resumes the experiment from storage (to stop a campaign,
+    delete the campaign). One still in the way (the deleted RayJob, until KubeRay's finalizer lets
+    it go) blocks that until a later sync: its deletion event brings one."""
+    namespace, name = _key(body)
+    uid = body["metadata"].get("uid")
+    # Children of an earlier campaign of the same name (still being deleted) are not read.
+    rayjob = owned(kube.get_rayjob(namespace, names.rayjob_name(name)), uid)
+    if rayjob is not None or not reconcile.children_expected(status):
+        return rayjob, None
+    try:
+        created = ensure_children(body, campaign, settings)
+    except ChildBlocked as blocked:
+        return None, blocked
     if created:
         kopf.event(body, type="Warning", reason="RayJobRecreated",
                    message=f"{', '.join(created)} disappeared while the campaign ran and was "
                            "created again: the driver resumes the experiment from storage")
-    return _owned(kube.get_rayjob(meta["namespace"], names.rayjob_name(meta["name"])),
-                  meta.get("uid"))
+    return owned(kube.get_rayjob(namespace, names.rayjob_name(name)), uid), None
+
+
+def _progress(body: dict[str, Any]) -> CampaignStatus | StatusUnreadable | None:
+    """The driver's latest progress, None before it published any, or why it cannot be read."""
+    namespace, name = _key(body)
+    configmap_name = names.progress_configmap_name(name)
+    configmap = owned(kube.get_configmap(namespace, configmap_name), body["metadata"].get("uid"))
+    raw = ((configmap or {}).get("data") or {}).get(names.PROGRESS_KEY)
+    if raw is None:
+        return None
+    try:
+        progress = parse_status(raw, source=f"progress ConfigMap {namespace}/{configmap_name}")
+    except StatusUnreadable as exc:
+        _problems.tell(namespace, name, "progress", f"{exc}; the last readable progress is kept")
+        return exc
+    _problems.clear(namespace, name, "progress")
+    return progress
+
+
+def _own_status(body: dict[str, Any]) -> CampaignStatus | None:
+    """The campaign's status; None when it cannot be read (say, a newer operator wrote it).
+
+    Such a campaign is left alone, with a warning in the log once per reason: writing a status
+    over one this operator cannot read would destroy it, re-provisioning could run a finished
+    campaign again, and raising would only make kopf retry the handler for ever.
+    """
+    namespace, name = _key(body)
+    try:
+        status = parse_status(body.get("status"), source="status")
+    except StatusUnreadable as exc:
+        _problems.tell(namespace, name, "status", f"{exc}; the campaign is left alone")
+        return None
+    _problems.clear(namespace, name, "status")
+    return status
+
+
+def _apply(namespace: str, name: str, old: CampaignStatus, new: CampaignStatus) -> None:
+    """The one writer of campaign status: patches what differs from ``old``, if anything."""
+    patch = reconcile.status_patch(old, new)
+    if patch is not None:
+        kube.patch_campaign_status(namespace, name, patch)
 
 
 def cleanup(namespace: str, name: str, metrics: Metrics,
@@ -280,8 +263,22 @@ def cleanup(namespace: str, name: str, metrics: Metrics,
     with _locks.hold(namespace, name):
         deleted = kube.delete_children(namespace, name)
         metrics.forget(namespace, name)
+        _problems.forget(namespace, name)
     if deleted:
         logger.info("deleted %s", ", ".join(deleted))
+
+
+def _key(body: dict[str, Any]) -> tuple[str, str]:
+    return body["metadata"]["namespace"], body["metadata"]["name"]
+
+
+def _deleting(body: dict[str, Any]) -> bool:
+    return bool(body["metadata"].get("deletionTimestamp"))
+
+
+def _parse(body: dict[str, Any]) -> Campaign:
+    namespace, name = _key(body)
+    return parse_campaign(_manifest(body), source=f"HPOCampaign {namespace}/{name}")
 
 
 def _manifest(body: dict[str, Any]) -> dict[str, Any]:

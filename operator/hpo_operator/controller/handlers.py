@@ -14,9 +14,9 @@ from typing import Any
 
 import kopf
 
-from ..campaign.status import Phase
-from ..kuberay import names
 from .. import kube
+from ..campaign.status_io import StatusUnreadable, parse_status
+from ..kuberay import names
 from . import campaigns
 from .metrics import Metrics
 from .settings import OperatorSettings
@@ -79,7 +79,13 @@ def progress_changed(namespace: str, labels: kopf.Labels, memo: kopf.Memo, **_: 
 
 
 def _unfinished(status: kopf.Status, **_: Any) -> bool:
-    return not Phase(status.get("phase", Phase.PENDING.value)).terminal
+    """Whether a campaign still runs. One whose status this operator cannot read gets no resync:
+    it is left alone (see campaigns._own_status), and a filter that raised would keep kopf from
+    running any handler of the campaign, its clean-up included."""
+    try:
+        return not parse_status(dict(status)).phase.terminal
+    except StatusUnreadable:
+        return False
 
 
 @kopf.daemon(*CAMPAIGNS, when=_unfinished, cancellation_timeout=5)

@@ -4,6 +4,7 @@ Inputs are the status the campaign has now, its RayJob (KubeRay's view: is the d
 did it end, how) and the progress the driver last published (trials, best trial, resumes). The
 RayJob decides the phase; the progress fills in the trials. Terminal phases are final, and the best
 trial never gets worse, even when a restarted driver has not yet re-read the finished trials.
+Every status the operator writes is computed here; :func:`status_patch` turns it into the patch.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..campaign.rules import Problem
 from ..campaign.status import TOP_K, CampaignStatus, Phase, TrialSummary, now_iso
+from ..campaign.status_io import StatusUnreadable
 
 # KubeRay's RayJob.status.jobDeploymentStatus values, grouped by what they mean for a campaign.
 _DEPLOYMENT_STARTING = {"", "New", "Initializing", "Waiting", "Suspending", "Suspended"}
@@ -25,8 +25,12 @@ _DEPLOYMENT_DONE = {"Complete", "Failed", "ValidationFailed"}
 # those the operator decides, so a field added to the status model flows through by itself.
 _OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials", "completion_time"}
 _DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
+PROGRESS_UNREADABLE = "ProgressUnreadable"
 # Conditions the operator decides; every other one is the driver's, as of its latest progress.
-_OPERATOR_CONDITIONS = {"Valid", "Provisioned"}
+_OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE}
+# Starts the Provisioned message while a lost RayJob cannot be created again: it also tells
+# children_expected() that the children are still to be re-created once the way is clear.
+_RECREATING = "re-creating the children lost while the campaign ran: "
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,26 @@ class Milestone:
     message: str
 
 
-def parse_status(raw: dict[str, Any] | None) -> CampaignStatus:
-    """A status from the API or the progress ConfigMap; a malformed one counts as empty."""
-    try:
-        return CampaignStatus.model_validate(raw or {})
-    except ValidationError:
-        return CampaignStatus()
+def status_patch(old: CampaignStatus, new: CampaignStatus) -> dict[str, Any] | None:
+    """The merge patch (RFC 7386) that turns ``old`` into ``new``; None when they are equal.
+
+    A merge patch keeps every key it does not name, so a field ``new`` no longer has is nulled:
+    the stored status is then the computed one, with nothing left over from before.
+    """
+    return _merge_patch(old.to_dict(), new.to_dict()) or None
+
+
+def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = _merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif (value != before) if key in old else (value is not None):
+            patch[key] = value
+    return patch
 
 
 def validation_failed(problems: list[Problem]) -> CampaignStatus:
@@ -55,20 +73,56 @@ def validation_failed(problems: list[Problem]) -> CampaignStatus:
     return status
 
 
+def spec_corrected() -> CampaignStatus:
+    """The status of a rejected campaign whose spec was corrected, until it is validated again.
+    Nothing of the rejection is kept: :func:`status_patch` nulls its completion time and empties
+    its conditions."""
+    return CampaignStatus(phase=Phase.PENDING, message="spec corrected: validating again")
+
+
 def not_provisioned(current: CampaignStatus, reason: str, message: str) -> CampaignStatus:
-    """The status while the campaign's children cannot be created, and why."""
+    """The status while the campaign's children cannot be created, and why. When they had been
+    created (a RayJob lost while the campaign ran), the message says so, and the campaign keeps
+    counting as provisioned: see :func:`children_expected`."""
     status = current.model_copy(deep=True)
     status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
+    if children_expected(current):
+        message = _RECREATING + message
     status.set_condition("Provisioned", False, reason, message)
     return status
 
 
+def children_expected(status: CampaignStatus) -> bool:
+    """Whether the children of an unfinished campaign were created, so that a missing RayJob is to
+    be created again: its RayJob was seen (Provisioned True), or re-creating it failed since. Until
+    then, creating them is provisioning's (kopf retries it), with its own event."""
+    provisioned = status.condition("Provisioned")
+    return (not status.phase.terminal and provisioned is not None
+            and (provisioned.status == "True" or provisioned.message.startswith(_RECREATING)))
+
+
 def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,
-         progress: CampaignStatus | None, mode: str) -> CampaignStatus:
-    """The next status. ``mode`` is the objective's (min|max), to compare best trials."""
+         progress: CampaignStatus | StatusUnreadable | None, mode: str) -> CampaignStatus:
+    """The next status. ``mode`` is the objective's (min|max), to compare best trials.
+
+    ``progress`` is the driver's latest snapshot, or why it could not be read. An unreadable one
+    never replaces the last good status: its trials, best trials, resumes and the driver's
+    conditions stay, and condition ProgressUnreadable (True) says why. That condition is removed
+    once a snapshot reads again. The RayJob decides the phase either way (terminal phases are final,
+    so a campaign that ends meanwhile keeps the condition: its status lacks the driver's last word).
+    """
     if current.phase.terminal:
         return current
-    status = _next(current, rayjob, progress, mode)
+    status = current.model_copy(deep=True)
+    status.set_condition("Valid", True, "SpecValid")
+    if isinstance(progress, StatusUnreadable):
+        status.set_condition(PROGRESS_UNREADABLE, True, "UnreadableSnapshot",
+                             f"{progress}; the status keeps the last progress that could be read")
+        progress = None
+    elif progress is not None:
+        status.conditions = [c for c in status.conditions if c.type != PROGRESS_UNREADABLE]
+        _merge_progress(status, progress, mode)
+    _follow_rayjob(status, rayjob, progress)
     if not status.phase.terminal:
         # An interrupted driver's last word (Complete=True, reason Interrupted) outlives it in the
         # progress ConfigMap until its retry publishes: `kubectl wait --for=condition=Complete`
@@ -78,22 +132,18 @@ def fold(current: CampaignStatus, rayjob: dict[str, Any] | None,
     return status
 
 
-def _next(current: CampaignStatus, rayjob: dict[str, Any] | None,
-          progress: CampaignStatus | None, mode: str) -> CampaignStatus:
-    status = current.model_copy(deep=True)
-    status.set_condition("Valid", True, "SpecValid")
-    if progress is not None:
-        _merge_progress(status, progress, mode)
+def _follow_rayjob(status: CampaignStatus, rayjob: dict[str, Any] | None,
+                   progress: CampaignStatus | None) -> None:
     if rayjob is None:
         status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
-        return status
+        return
     status.set_condition("Provisioned", True, "RayJobCreated",
                          f"RayJob {rayjob.get('metadata', {}).get('name')}")
     job = rayjob.get("status") or {}
     deployment, job_status = job.get("jobDeploymentStatus", ""), job.get("jobStatus", "")
     if deployment in _DEPLOYMENT_DONE or job_status in ("SUCCEEDED", "FAILED", "STOPPED"):
         if deployment not in _DEPLOYMENT_DONE and job_status != "SUCCEEDED":
-            return status  # the driver failed but KubeRay may still retry it
+            return  # the driver failed but KubeRay may still retry it
         # The driver exits 0 once the campaign has a result: its own final phase decides.
         driver_failed = progress is not None and progress.phase is Phase.FAILED
         _finish(status, job_status == "SUCCEEDED" and not driver_failed, job, progress)
@@ -101,7 +151,6 @@ def _next(current: CampaignStatus, rayjob: dict[str, Any] | None,
         status.phase = Phase.RUNNING
     elif deployment in _DEPLOYMENT_STARTING:
         status.phase = Phase.PROVISIONING if status.phase is Phase.PENDING else status.phase
-    return status
 
 
 def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str) -> None:

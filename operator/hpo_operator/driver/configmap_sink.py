@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import logging
 
-from ..campaign.status import CampaignStatus
 from .. import kube
+from ..campaign.status import CampaignStatus
 from ..kuberay import names
 
 logger = logging.getLogger(__name__)
