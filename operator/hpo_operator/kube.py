@@ -19,9 +19,13 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from .campaign import api
 from .kuberay import names
 
-RAY_GROUP, RAY_VERSION, RAYJOBS = "ray.io", "v1", "rayjobs"
+# (group, version, plural) of the custom resources, as the client takes them.
+_CAMPAIGN = (api.GROUP, api.VERSION, api.PLURAL)
+_RAYJOB = (names.RAYJOB_GROUP, names.RAYJOB_VERSION, names.RAYJOB_PLURAL)
+
 _MERGE_PATCH = "application/merge-patch+json"
 _JSON_PATCH = "application/json-patch+json"
 _lock = threading.RLock()
@@ -97,9 +101,9 @@ def create_if_absent(obj: dict[str, Any]) -> bool:
         with _translated(f"create {obj['kind']} {namespace}/{meta['name']}"):
             if obj["kind"] == "ConfigMap":
                 _core().create_namespaced_config_map(namespace, body=obj)
-            elif obj["kind"] == "RayJob":
-                _custom().create_namespaced_custom_object(RAY_GROUP, RAY_VERSION, namespace,
-                                                          RAYJOBS, body=obj)
+            elif obj["kind"] == names.RAYJOB_KIND:
+                _custom().create_namespaced_custom_object(*_RAYJOB[:2], namespace, _RAYJOB[2],
+                                                          body=obj)
             else:
                 raise ValueError(f"no creator for kind {obj['kind']!r}")
     except KubeError as exc:
@@ -110,11 +114,11 @@ def create_if_absent(obj: dict[str, Any]) -> bool:
 
 
 def get_campaign(namespace: str, name: str) -> dict[str, Any] | None:
-    return _get_custom(names.GROUP, names.VERSION, names.PLURAL, namespace, name)
+    return _get_custom(*_CAMPAIGN, namespace, name)
 
 
 def get_rayjob(namespace: str, name: str) -> dict[str, Any] | None:
-    return _get_custom(RAY_GROUP, RAY_VERSION, RAYJOBS, namespace, name)
+    return _get_custom(*_RAYJOB, namespace, name)
 
 
 def _get_custom(group: str, version: str, plural: str, namespace: str,
@@ -170,7 +174,7 @@ def patch_campaign_status(namespace: str, name: str, status: dict[str, Any]) -> 
     """The one writer of campaign status (a merge patch of the status subresource)."""
     with _translated(f"patch status of HPOCampaign {namespace}/{name}"):
         _custom().patch_namespaced_custom_object_status(
-            names.GROUP, names.VERSION, namespace, names.PLURAL, name, body={"status": status},
+            api.GROUP, api.VERSION, namespace, api.PLURAL, name, body={"status": status},
             _content_type=_MERGE_PATCH)
 
 
@@ -181,7 +185,7 @@ def delete_children(namespace: str, campaign: str) -> list[str]:
     calls = [
         (f"RayJob/{names.rayjob_name(campaign)}",
          lambda: _custom().delete_namespaced_custom_object(
-             RAY_GROUP, RAY_VERSION, namespace, RAYJOBS, names.rayjob_name(campaign))),
+             *_RAYJOB[:2], namespace, _RAYJOB[2], names.rayjob_name(campaign))),
         *[(f"ConfigMap/{cm}", functools.partial(_core().delete_namespaced_config_map, cm, namespace))
           for cm in (names.manifest_configmap_name(campaign), names.progress_configmap_name(campaign))],
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from manifests import manifest
 from ray.tune.schedulers import (
     AsyncHyperBandScheduler,
@@ -77,8 +78,6 @@ def test_pbt_mutates_the_searched_algorithm_hyperparameters():
     assert isinstance(pbt, PopulationBasedTraining)
     assert set(pbt._hyperparam_mutations) == {"lr", "batch_size"}
     assert pbt._hyperparam_mutations["batch_size"] == [16, 32, 64]
-    # PBT saves the trials it may clone at each perturbation itself: no periodic checkpoints.
-    assert checkpoint_frequency(spec) == 0
 
 
 def test_pbt_seed_defaults_to_the_searchers():
@@ -93,15 +92,31 @@ def test_pbt_seed_defaults_to_the_searchers():
     assert seed({}, {"type": "random"}) is None
 
 
-def test_minimal_checkpointing_by_default():
-    spec = spec_with({"type": "asha", "maxT": 9})
-    assert checkpoint_frequency(spec) == 0
-    assert stop_criteria(spec) == {"training_iteration": 9}
+@pytest.mark.parametrize("scheduler", [{"type": "asha", "maxT": 9}, {"type": "fifo"},
+                                       {"type": "hyperband", "maxT": 9},
+                                       {"type": "pbt", "perturbationInterval": 3}])
+def test_checkpoints_only_when_asked_for_whatever_the_scheduler(scheduler):
+    # The guide's minimal checkpointing: schedulers that need checkpoints (PBT exploits,
+    # HyperBand pauses) save them themselves; a periodic one is only the user's choice.
+    doc = manifest(searchSpace={"lr": SPACE["lr"]}, strategy={"scheduler": scheduler},
+                   budget={"trials": 4, "maxIterationsPerTrial": 9})
+    assert checkpoint_frequency(parse_campaign(doc).spec) == 0
+    doc["spec"]["checkpoint"] = {"frequency": 3}
+    assert checkpoint_frequency(parse_campaign(doc).spec) == 3
+
+
+def test_the_iteration_limit_stops_trials():
+    assert stop_criteria(spec_with({"type": "asha", "maxT": 9})) == {"training_iteration": 9}
 
 
 def test_random_search_seed_and_warm_start():
     doc = manifest(strategy={"searcher": {"type": "random", "seed": 7,
                                           "pointsToEvaluate": [{"x": 0.3}]}})
-    searcher = make_searcher(parse_campaign(doc).spec)
-    assert searcher is not None
+    def draws(seed: int) -> list[float]:
+        doc["spec"]["strategy"]["searcher"]["seed"] = seed
+        searcher = make_searcher(parse_campaign(doc).spec)
+        assert searcher._points_to_evaluate == [{"x": 0.3}]  # evaluated first, as given
+        return [searcher._random_state.uniform(0, 1) for _ in range(3)]  # Tune samples from it
+
+    assert draws(7) == draws(7) != draws(8)
     assert make_searcher(parse_campaign(manifest()).spec) is None  # Tune's default generator

@@ -11,6 +11,7 @@ import kopf
 import pytest
 
 from hpo_operator import kube
+from hpo_operator.campaign import api
 from hpo_operator.controller import campaigns, handlers
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
@@ -96,7 +97,7 @@ def test_only_the_operators_rayjobs_and_configmaps_are_watched(
     assert selectors.collect(rayjobs) == [names.CAMPAIGN_LABEL]
     assert selectors.collect(configmaps) == [
         f"{names.CAMPAIGN_LABEL},{names.COMPONENT_LABEL}=progress"]
-    assert selectors.collect(kopf.Resource(names.GROUP, names.VERSION, names.PLURAL)) == []
+    assert selectors.collect(kopf.Resource(api.GROUP, api.VERSION, api.PLURAL)) == []
     assert selectors.collect(kopf.Resource("", "v1", "secrets")) == []
 
 

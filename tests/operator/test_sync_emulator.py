@@ -51,7 +51,7 @@ def test_an_unreadable_snapshot_keeps_the_status_until_a_readable_one(
     assert body is not None
     campaigns.provision(body, OperatorSettings(), Metrics(), logging.getLogger("test"))
     client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-        kube.RAY_GROUP, kube.RAY_VERSION, NS, kube.RAYJOBS, names.rayjob_name(NAME),
+        names.RAYJOB_GROUP, names.RAYJOB_VERSION, NS, names.RAYJOB_PLURAL, names.rayjob_name(NAME),
         {"status": {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"}})
     configmap = names.progress_configmap_name(NAME)
     best = TrialSummary(id="t1", config={"x": 0.5}, metric=0.25, iteration=2)

@@ -13,7 +13,6 @@ from strategy_manifests import bowl_spec, campaign
 from hpo_operator.campaign import strategies
 from hpo_operator.campaign.strategies import (
     ClipToSpace,
-    checkpoint_frequency,
     checkpoints_to_keep,
     make_scheduler,
     make_searcher,
@@ -56,7 +55,6 @@ def test_pbt_and_pb2_exploit_checkpoints_they_take_themselves():
     pbt = make_scheduler(pbt_spec)
     assert isinstance(pbt, PopulationBasedTraining) and pbt._perturbation_factors == (2, 0.5)
     assert pbt._log_config
-    assert checkpoint_frequency(pbt_spec) == 0  # PBT saves the trials it may clone
     assert checkpoints_to_keep(pbt_spec) >= 3  # Ray: fewer breaks exploits
     pb2 = make_scheduler(spec({"type": "pb2", "perturbationInterval": 3}, {"type": "random"}, LR))
     assert isinstance(pb2, PB2) and pb2._hyperparam_bounds == {"lr": [1e-4, 0.1],

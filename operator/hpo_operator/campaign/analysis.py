@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ranking
 from .experiment import MANIFEST_FILE, STATUS_FILE
 from .status import CampaignStatus, Phase
 from .status_io import StatusUnreadable, read_status
@@ -44,7 +45,7 @@ class CampaignHistory:
         values = [v for t in self.trials for v in t.values]
         if not values:
             return None
-        return min(values) if self.mode == "min" else max(values)
+        return ranking.best(values, self.mode)
 
 
 class NotACampaign(ValueError):
@@ -137,7 +138,7 @@ def caveats(history: CampaignHistory, top_k: int = 6) -> list[str]:
 def top_k_curve(history: CampaignHistory, grid: np.ndarray, top_k: int = 6
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and std of the best ``top_k`` trials, and trials finished, at each grid time."""
-    sign = 1.0 if history.mode == "min" else -1.0
+    sign = ranking.sign(history.mode)
     n = len(history.trials)
     best_so_far = np.full((n, len(grid)), np.nan)
     for i, trial in enumerate(history.trials):
@@ -166,7 +167,7 @@ def reference_level(histories: list[CampaignHistory], top_k: int = 6) -> float:
     finals = [f for h in histories if (f := final_top_k_mean(h, top_k)) is not None]
     if not finals:
         raise ValueError("no campaign has results to compare")
-    return min(finals) if histories[0].mode == "min" else max(finals)
+    return ranking.best(finals, histories[0].mode)
 
 
 def time_to_solution(history: CampaignHistory, reference: float, tolerance: float,
@@ -175,7 +176,8 @@ def time_to_solution(history: CampaignHistory, reference: float, tolerance: floa
     grid = np.linspace(0.0, max(history.duration, 1e-9), points)
     mean, _, _ = top_k_curve(history, grid, top_k)
     bound = abs(reference) * tolerance
-    ok = mean <= reference + bound if history.mode == "min" else mean >= reference - bound
+    sign = ranking.sign(history.mode)
+    ok = sign * mean <= sign * reference + bound
     hits = np.flatnonzero(ok & ~np.isnan(mean))
     return float(grid[hits[0]]) if len(hits) else None
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, TextIO
 
+from . import ranking
 from .spec import Objective
 from .status import TOP_K, CampaignStatus, Phase, TrialCounts, TrialSummary, now_iso
 from .status_io import write_status
@@ -137,7 +138,7 @@ class CampaignTracker:
 
     def top_trials(self, k: int = TOP_K) -> list[TrialSummary]:
         scored = [(tid, r.best) for tid, r in self._trials.items() if r.best is not None]
-        sign = 1.0 if self.objective.mode == "min" else -1.0
+        sign = ranking.sign(self.objective.mode)
         best = heapq.nsmallest(k, scored, key=lambda item: sign * float(item[1]))  # type: ignore[arg-type]
         return [self._summary(tid) for tid, _ in best]
 

@@ -200,11 +200,6 @@ def _registered(spec: CampaignSpec, type_name: str, points: list[dict[str, Any]]
 # --------------------------------------------------------------------------- checkpoints & stops
 
 
-def scheduler_needs_checkpoints(spec: CampaignSpec) -> bool:
-    """PBT moves weights between trials, and synchronous HyperBand pauses and resumes them."""
-    return isinstance(spec.strategy.scheduler, (PopulationScheduler, HyperBandScheduler))
-
-
 def checkpoint_frequency(spec: CampaignSpec) -> int:
     """The guide's minimal checkpointing: none unless asked for.
 

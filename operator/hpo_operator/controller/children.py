@@ -12,6 +12,7 @@ import kopf
 
 from .. import kube
 from ..campaign.spec import Campaign
+from ..kuberay import names
 from ..kuberay.render import build_objects
 from .settings import OperatorSettings
 
@@ -52,7 +53,7 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
         except kube.KubeError as exc:
             if 400 <= exc.status < 500 and exc.status not in (409, 429):
                 hint = (" (is KubeRay, with its RayJob CRD, installed?)"
-                        if exc.status == 404 and obj["kind"] == "RayJob" else "")
+                        if exc.status == 404 and obj["kind"] == names.RAYJOB_KIND else "")
                 raise ChildBlocked(_CREATE_FAILURES.get(exc.status, "CreateFailed"),
                                    f"{exc}{hint}", exc) from exc
             raise
@@ -66,7 +67,7 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
 
 def _get_child(obj: dict[str, Any]) -> dict[str, Any] | None:
     meta = obj["metadata"]
-    if obj["kind"] == "RayJob":
+    if obj["kind"] == names.RAYJOB_KIND:
         return kube.get_rayjob(meta["namespace"], meta["name"])
     return kube.get_configmap(meta["namespace"], meta["name"])
 

@@ -14,15 +14,15 @@ from typing import Any
 
 import kopf
 
-from .. import kube
+from ..campaign import api
 from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
 from . import campaigns
 from .metrics import Metrics
 from .settings import OperatorSettings
 
-CAMPAIGNS = (names.GROUP, names.VERSION, names.PLURAL)
-RAYJOBS = (kube.RAY_GROUP, kube.RAY_VERSION, kube.RAYJOBS)
+CAMPAIGNS = (api.GROUP, api.VERSION, api.PLURAL)
+RAYJOBS = (names.RAYJOB_GROUP, names.RAYJOB_VERSION, names.RAYJOB_PLURAL)
 CONFIGMAPS = ("v1", "configmaps")
 RAYJOB_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT}
 PROGRESS_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT,
@@ -41,8 +41,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     memo.settings = OperatorSettings.from_env()
     memo.metrics = Metrics()
     # Handler progress goes to annotations: the status subresource is the campaign's, not kopf's.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=names.GROUP)
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=api.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=api.GROUP)
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300  # re-list every few minutes in case a watch went stale
     # The handlers' labels= filters act only on objects already received: without a server-side

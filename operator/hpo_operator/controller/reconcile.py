@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..campaign import ranking
 from ..campaign.rules import Problem
-from ..campaign.status import TOP_K, CampaignStatus, Phase, TrialSummary, now_iso
+from ..campaign.status import TOP_K, CampaignStatus, Phase, now_iso
 from ..campaign.status_io import StatusUnreadable
 
 # KubeRay's RayJob.status.jobDeploymentStatus values, grouped by what they mean for a campaign.
@@ -156,7 +157,7 @@ def _follow_rayjob(status: CampaignStatus, rayjob: dict[str, Any] | None,
 def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str) -> None:
     for name in _DRIVER_FIELDS:
         setattr(status, name, getattr(progress, name))
-    status.top_trials = _top(status.top_trials + progress.top_trials, mode)
+    status.top_trials = ranking.top_trials(status.top_trials + progress.top_trials, mode, TOP_K)
     status.best_trial = status.top_trials[0] if status.top_trials else status.best_trial
     # The driver's conditions are those of its latest progress: one a retried driver no longer
     # reports is gone, not kept from the attempt before.
@@ -166,17 +167,6 @@ def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str)
     for cond in progress.conditions:
         if cond.type not in _OPERATOR_CONDITIONS:
             status.set_condition(cond.type, cond.status == "True", cond.reason, cond.message)
-
-
-def _top(trials: list[TrialSummary], mode: str) -> list[TrialSummary]:
-    """The K best distinct trials, each at its best value seen so far."""
-    best: dict[str, TrialSummary] = {}
-    sign = 1.0 if mode == "min" else -1.0
-    for trial in trials:
-        seen = best.get(trial.id)
-        if seen is None or sign * trial.metric < sign * seen.metric:
-            best[trial.id] = trial
-    return sorted(best.values(), key=lambda t: sign * t.metric)[:TOP_K]
 
 
 def _finish(status: CampaignStatus, succeeded: bool, job: dict[str, Any],

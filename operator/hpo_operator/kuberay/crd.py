@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
+from ..campaign import api
 from ..campaign.spec import CampaignSpec, Metadata
 from ..campaign.status import CampaignStatus
-from . import names
 
 Schema = dict[str, Any]
 
@@ -197,15 +197,15 @@ def build_crd() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{names.PLURAL}.{names.GROUP}",
+        "metadata": {"name": f"{api.PLURAL}.{api.GROUP}",
                      "labels": {"app.kubernetes.io/part-of": "hpo-operator"}},
         "spec": {
-            "group": names.GROUP,
-            "names": {"kind": "HPOCampaign", "listKind": "HPOCampaignList",
-                      "plural": names.PLURAL, "singular": names.SINGULAR,
-                      "shortNames": [names.SHORT_NAME], "categories": ["hpo"]},
+            "group": api.GROUP,
+            "names": {"kind": api.KIND, "listKind": api.LIST_KIND,
+                      "plural": api.PLURAL, "singular": api.SINGULAR,
+                      "shortNames": [api.SHORT_NAME], "categories": ["hpo"]},
             "scope": "Namespaced",
-            "versions": [{"name": names.VERSION, "served": True, "storage": True,
+            "versions": [{"name": api.VERSION, "served": True, "storage": True,
                           "subresources": {"status": {}},
                           "additionalPrinterColumns": _columns(),
                           "schema": {"openAPIV3Schema": root}}],

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-GROUP = "hpo.dev"
-VERSION = "v1alpha1"
-PLURAL = "hpocampaigns"
-SINGULAR = "hpocampaign"
-SHORT_NAME = "hpoc"
+from ..campaign.api import API_VERSION, GROUP, KIND
+
+# KubeRay's RayJob, as the operator creates and watches it.
+RAYJOB_GROUP = "ray.io"
+RAYJOB_VERSION = "v1"
+RAYJOB_API_VERSION = f"{RAYJOB_GROUP}/{RAYJOB_VERSION}"
+RAYJOB_KIND = "RayJob"
+RAYJOB_PLURAL = "rayjobs"
 
 CAMPAIGN_LABEL = f"{GROUP}/campaign"
 COMPONENT_LABEL = f"{GROUP}/component"
@@ -47,7 +50,7 @@ def labels(campaign: str, component: str) -> dict[str, str]:
 def owner_reference(name: str, uid: str) -> dict[str, Any]:
     """Makes a child garbage-collected with its campaign. ``controller: true`` marks the campaign
     as the one object that manages the child, as ``kubectl describe`` shows it."""
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "HPOCampaign", "name": name, "uid": uid,
+    return {"apiVersion": API_VERSION, "kind": KIND, "name": name, "uid": uid,
             "controller": True, "blockOwnerDeletion": True}
 
 

@@ -144,7 +144,7 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
         job_spec["activeDeadlineSeconds"] = (int(spec.budget.time_limit)
                                              + defaults.deadline_margin_seconds)
     return {
-        "apiVersion": "ray.io/v1", "kind": "RayJob",
+        "apiVersion": names.RAYJOB_API_VERSION, "kind": names.RAYJOB_KIND,
         "metadata": names.object_meta(names.rayjob_name(meta.name), meta.namespace, meta.name,
                                       "rayjob", owner_uid),
         "spec": job_spec,

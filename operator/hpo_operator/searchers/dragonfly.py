@@ -28,9 +28,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 from ray.tune.search import UNDEFINED_METRIC_MODE, Searcher
 
+from ..campaign.random_streams import PrivateRandomStreams
 from ..campaign.spec import Param
 from . import dragonfly_compat
 from .dragonfly_space import DragonflySpace
@@ -90,7 +90,7 @@ class DragonflySearcher(Searcher):
             self._space.to_raw(point)  # fail now, not mid-campaign
         self._num_initial_points = num_initial_points
         self._options = {**DEFAULT_OPTIONS, **(options or {})}
-        self._rng_state = np.random.RandomState(seed).get_state()
+        self._streams = PrivateRandomStreams(seed)
         self._observations: list[tuple[list[Any], float]] = []
         self._pending: dict[str, list[Any]] = {}
         self._init_served = 0
@@ -127,7 +127,7 @@ class DragonflySearcher(Searcher):
         opt = self._optimiser()
         from_init = bool(opt.first_qinfos)
         unfitted = getattr(opt, "gp_processor", None) is None
-        with self._own_rng(), self._in_progress(opt, enabled=not from_init):
+        with self._streams.active(), self._in_progress(opt, enabled=not from_init):
             raw = list(opt.ask())
         self._init_served += from_init
         if unfitted and getattr(opt, "gp_processor", None) is not None:
@@ -177,7 +177,7 @@ class DragonflySearcher(Searcher):
         reward = value if self._mode == "max" else -value  # Dragonfly maximises
         self._observations.append((raw, reward))
         if self._opt is not None:  # otherwise the observation is replayed when it is built
-            with self._own_rng():
+            with self._streams.active():
                 self._opt.tell([(raw, reward)])
                 self._refit_if_due(self._opt)
 
@@ -214,22 +214,12 @@ class DragonflySearcher(Searcher):
                 raise ValueError(f"unknown Dragonfly option {key!r}")
             setattr(options, key, value)
         opt = CPGPBandit(caller, options=options, reporter="silent", ask_tell_mode=True)
-        with self._own_rng():
+        with self._streams.active():
             opt.initialise()
             del opt.first_qinfos[:self._init_served]  # random points already handed out
             for raw, reward in self._observations:  # replay after restore
                 opt.tell([(raw, reward)])
         return opt
-
-    @contextmanager
-    def _own_rng(self) -> Iterator[None]:
-        outer = np.random.get_state()
-        np.random.set_state(self._rng_state)
-        try:
-            yield
-        finally:
-            self._rng_state = np.random.get_state()
-            np.random.set_state(outer)
 
     @contextmanager
     def _in_progress(self, opt: Any, enabled: bool) -> Iterator[None]:

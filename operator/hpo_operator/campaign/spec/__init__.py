@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .. import ranking
+from ..api import API_VERSION, KIND
 from .base import SpecModel
 from .params import (
     ChoiceParam,
@@ -59,8 +61,6 @@ __all__ = [
     "Strategy", "Toleration", "Trainable", "infer_role", "parse_duration",
 ]
 
-API_VERSION = "hpo.dev/v1alpha1"
-KIND = "HPOCampaign"
 
 # --------------------------------------------------------------------------- objective
 
@@ -74,12 +74,12 @@ class Objective(SpecModel):
 
     def better(self, a: float, b: float) -> bool:
         """True when ``a`` is strictly better than ``b`` under this objective."""
-        return a < b if self.mode == "min" else a > b
+        return ranking.better(a, b, self.mode)
 
     def reached(self, value: float) -> bool:
         if self.target is None:
             return False
-        return value <= self.target if self.mode == "min" else value >= self.target
+        return not ranking.better(self.target, value, self.mode)
 
 
 # --------------------------------------------------------------------------- budget & run
@@ -159,7 +159,7 @@ class Campaign(BaseModel):
     """A whole HPOCampaign manifest."""
 
     model_config = ConfigDict(extra="allow")
-    api_version: Literal["hpo.dev/v1alpha1"] = Field(alias="apiVersion")
-    kind: Literal["HPOCampaign"]
+    api_version: Literal[API_VERSION] = Field(alias="apiVersion")  # type: ignore[valid-type]
+    kind: Literal[KIND]  # type: ignore[valid-type]
     metadata: Metadata
     spec: CampaignSpec
