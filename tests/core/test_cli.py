@@ -145,7 +145,7 @@ def assert_resumes_to_the_end(tmp_path: Path, path: Path, status_file: Path,
     assert status["trials"]["total"] == 6 and status["trials"]["completed"] == 6
     for f, before in finished.items():  # finished trials were not run again
         assert f.read_text() == before
-    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["toy"]  # resumed, not archived
+    assert [p.name for p in (tmp_path / "runs").glob("[!.]*")] == ["toy"]  # resumed, not archived
 
 
 @pytest.mark.slow
@@ -238,7 +238,7 @@ def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):
                 "--status-file", "again.json", cwd=tmp_path)
     assert retry.returncode == 0, retry.stderr
     assert json.loads((tmp_path / "again.json").read_text())["phase"] == "Failed"
-    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["toy"]  # nothing archived or rerun
+    assert [p.name for p in (tmp_path / "runs").glob("[!.]*")] == ["toy"]  # nothing archived or rerun
 
 
 @pytest.mark.parametrize("target", ["no-slash", "ns/", "/name", "a/b/c", "Upper/name"])

@@ -161,7 +161,7 @@ def test_an_experiment_left_by_another_campaign_object_is_set_aside(local_ray, t
     second = driver_retry("uid-2")
     assert second.phase is Phase.SUCCEEDED and second.resumed == 0
     assert second.start_time != first.start_time  # a run of its own, not the stored result
-    kept = sorted(p.name for p in storage.iterdir())
+    kept = sorted(p.name for p in storage.glob("[!.]*"))  # not the hidden lock file
     assert len(kept) == 2 and kept[0] == "toy" and kept[1].startswith("toy-")
     assert (storage / "toy" / "instance").read_text().strip() == "uid-2"
     assert (storage / kept[1] / "instance").read_text().strip() == "uid-1"
