@@ -24,9 +24,9 @@ BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
@@ -53,12 +53,13 @@ def stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float 
 
 
 class EmulatedCluster:
-    """The emulator process plus a kubeconfig pointing at it."""
+    """The emulator process plus a kubeconfig pointing at it. ``host``: the address it listens
+    on, loopback unless containers must reach it (this machine's address on their network)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, host: str = "127.0.0.1") -> None:
         self.workdir = workdir
-        self.port = free_port()
-        self.server = f"http://127.0.0.1:{self.port}"
+        self.port = free_port(host)
+        self.server = f"http://{host}:{self.port}"
         self.kubeconfig = workdir / "kubeconfig"
         self.kubeconfig.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
@@ -69,7 +70,7 @@ class EmulatedCluster:
                                                           "namespace": "default"}}]}))
         self.log = open(workdir / "emulator.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/support/kube_emulator.py"), str(self.port)],
+            [sys.executable, str(ROOT / "tests/support/kube_emulator.py"), str(self.port), host],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(self._ready, 20, "the Kubernetes emulator to listen")
 
