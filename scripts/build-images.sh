@@ -65,8 +65,14 @@ install_debian_tools() {
     "install them (apt-get install ${DEBIAN_TOOLS[*]}) or run this as root"
   say "installing ${missing[*]} from the Debian archive"
   local start=$SECONDS
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${DEBIAN_TOOLS[@]}" >/dev/null
+  local try
+  for try in 1 2 3; do  # another apt may hold the lists' lock for a while
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=300 && break
+    ((try < 3)) || die "apt-get update failed three times"
+    sleep $((try * 20))
+  done
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+    "${DEBIAN_TOOLS[@]}" >/dev/null
   say "installed in $((SECONDS - start)) s"
 }
 
@@ -85,8 +91,10 @@ setup_buildah() {
   cat >"$WORK/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+log_driver = "k8s-file"
 [engine]
 runtime = "runc"
+events_logger = "file"
 [network]
 network_config_dir = "$WORK/networks"
 EOF
@@ -209,7 +217,8 @@ prepare_pip_dir() {
   PIP_DIR=$WORK/pip-build
   rm -rf "$PIP_DIR"
   mkdir -p "$PIP_DIR"
-  printf '[global]\n' >"$PIP_DIR/pip.conf"
+  # Long timeouts and many retries: a test build downloads about 1 GB from PyPI.
+  printf '[global]\ntimeout = 120\nretries = 10\n' >"$PIP_DIR/pip.conf"
   if [[ -s $HOST_CA ]]; then
     cp "$HOST_CA" "$PIP_DIR/ca-certificates.crt"
     printf 'cert = /mnt/ca-certificates.crt\n' >>"$PIP_DIR/pip.conf"

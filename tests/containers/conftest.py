@@ -17,8 +17,14 @@ import pytest
 
 from tests.operator.conftest import CRD_FILE, KUBERAY_CRDS
 from tests.support.cluster import EmulatedCluster, wait_for
-from tests.support.containers import (Images, Network, Podman, build_images, remove_images,
-                                      unavailable_reason)
+from tests.support.containers import (
+    Images,
+    Network,
+    Podman,
+    build_images,
+    remove_images,
+    unavailable_reason,
+)
 
 
 @dataclass

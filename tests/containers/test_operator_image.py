@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.operator import test_e2e_emulator as scenario
 from tests.support.cluster import ROOT, EmulatedCluster
 from tests.support.containers import Network
 from tests.support.kuberay_standin import KubeRayStandIn
-from tests.support.operator_container import OperatorContainer
+from tests.support.operator_container import LIVENESS_PORT, OperatorContainer
 
 from .conftest import Lab
 
@@ -51,13 +52,15 @@ def test_the_operator_runs_locked_down(lab: Lab, operator: OperatorContainer) ->
     assert cid is not None
     config = podman.inspect(cid)
     host = config["HostConfig"]
-    assert config["Config"]["User"] == "10001", config["Config"]["User"]
+    assert config["Config"]["User"] == "10001:10001", config["Config"]["User"]
     assert host["ReadonlyRootfs"] is True
     assert "no-new-privileges" in host["SecurityOpt"], host["SecurityOpt"]
     status = podman("exec", cid, "cat", "/proc/1/status")
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     assert fields["Uid"].split()[:2] == ["10001", "10001"], fields["Uid"]
+    assert fields["Gid"].split()[:2] == ["10001", "10001"], fields["Gid"]
     assert fields["CapEff"].strip() == "0000000000000000", fields["CapEff"]
     assert fields["NoNewPrivs"].strip() == "1", fields["NoNewPrivs"]
     assert "hpo operator" in podman("exec", cid, "cat", "/proc/1/cmdline").replace("\0", " ")
     assert not podman.succeeds("exec", cid, "touch", "/written"), "the root filesystem is writable"
+    assert requests.get(f"http://{operator.address}:{LIVENESS_PORT}/healthz", timeout=5).ok

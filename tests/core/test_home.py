@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from hpo_operator.commands.home import ensure_writable_home
 
 

@@ -10,7 +10,9 @@ to the head) and removes the cluster when the driver ends. From the templates it
   ``rayStartParams``, and ``--num-cpus``/``--memory``/``--num-gpus`` from the container's limits
   where the parameters leave them out, as KubeRay does (its ``ulimit -n 65536`` is left out:
   raising a limit needs CAP_SYS_RESOURCE, which a container does not have here);
-* env; cpu and memory limits (``--cpus``, ``--memory``);
+* env; cpu and memory limits (``--cpus``, ``--memory``); the pod's ``restartPolicy`` (Always by
+  default: a worker whose ``ray start`` times out on a loaded machine starts again, as the kubelet
+  would restart it);
 * volumes: a ConfigMap's data as read-only files at its ``mountPath``; a PersistentVolumeClaim as a
   host directory that outlives every container; an emptyDir as a directory of the pod's own;
 * the security context: ``runAsUser``/``runAsGroup`` as ``--user``, ``capabilities.drop`` as
@@ -35,7 +37,8 @@ from typing import Any
 import requests
 import yaml
 
-from tests.support.containers import EngineError, Network, Podman, wait_running
+from tests.support.cluster import wait_for
+from tests.support.containers import EngineError, Network, Podman
 
 KUBECONFIG_PATH = "/var/run/hpo-tests/kubeconfig"
 GCS_PORT = 6379
@@ -80,7 +83,8 @@ class ContainerPods:
             cluster.delete()
 
     def kill_head(self, key: str) -> None:
-        """SIGKILL the head container, like a lost head pod; the stand-in then retries."""
+        """SIGKILL the head container, like a lost head pod (podman does not restart a killed
+        container); the driver in it dies, and the stand-in retries on a new cluster."""
         self.podman("kill", "--signal", "KILL", self.clusters[key].head, check=False)
 
     def delete(self, key: str) -> None:
@@ -108,9 +112,13 @@ class RayClusterPods:
         podman = self.pods.podman
         # KubeRay's readiness probe asks the raylet and the GCS; `ray start` writes this file
         # once both run, and the driver's `--address auto` reads it.
-        wait_running(podman, self.head, f"{self.name}-head", lambda: podman.succeeds(
-            "exec", self.head, "test", "-e", "/tmp/ray/ray_current_cluster"), 240,
-            "Ray to run in the head container")
+        try:
+            wait_for(lambda: podman.succeeds("exec", self.head, "test", "-e",
+                                             "/tmp/ray/ray_current_cluster"),
+                     300, "Ray to run in the head container", every=1.0)
+        except TimeoutError as exc:
+            log = podman.save_logs(self.head, f"{self.name}-head").read_text()
+            raise EngineError(f"{exc}; the head container's output ends:\n{log[-3000:]}") from None
         for group in spec.get("workerGroupSpecs", []):
             for index in range(int(group.get("replicas", 1))):
                 self._start_pod(f"{self.name}-{group['groupName']}-worker-{index}", group,
@@ -137,7 +145,10 @@ class RayClusterPods:
                    extra: list[str]) -> str:
         template = group["template"]["spec"]
         container = template["containers"][0]
+        restart = {"Always": "always", "OnFailure": "on-failure"}.get(
+            template.get("restartPolicy", "Always"), "no")
         args = ["--name", pod, "--hostname", pod, "--network", self.pods.network.name, *extra,
+                f"--restart={restart}",
                 *_security(template, container), *_limits(container),
                 *self._env(template, container), *self._volumes(pod, template, container),
                 "--entrypoint", "/bin/bash", container["image"], "-lc",

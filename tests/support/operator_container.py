@@ -2,8 +2,9 @@
 
 The same interface as :class:`tests.support.cluster.OperatorProcess` (start, kill, stop, metrics,
 log_path), so the end-to-end scenario runs unchanged with the operator in its container. The
-container is locked down the way the restricted Pod Security Standard and the chart lock the pod
-down: uid 10001, read-only root filesystem, every capability dropped, no privilege escalation.
+container is locked down as the chart's pod is (values.yaml: podSecurityContext, securityContext,
+resources; the Deployment's args and its /tmp emptyDir): uid and gid 10001, a read-only root
+filesystem with nothing writable but /tmp, every capability dropped, no privilege escalation.
 It reads a kubeconfig mounted read-only that points at the emulator on this machine's address
 on the test network; its metrics are read at the container's own address on that network.
 """
@@ -19,8 +20,10 @@ from tests.support.containers import Network, Podman, wait_running
 
 KUBECONFIG = "/etc/hpo-operator/kubeconfig"
 METRICS_PORT = 9090
-LOCKED_DOWN = ["--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges",
-               "--user", "10001"]
+LIVENESS_PORT = 8080
+LOCKED_DOWN = ["--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp", "--cap-drop=ALL",
+               "--security-opt=no-new-privileges", "--user", "10001:10001",
+               "--memory", str(512 * 2**20)]
 
 
 class OperatorContainer:
@@ -46,7 +49,8 @@ class OperatorContainer:
         self.cid = self.podman.run(
             "--name", self.name, "--network", self.network.name, *LOCKED_DOWN,
             "-v", f"{self.cluster.kubeconfig}:{KUBECONFIG}:ro",
-            *[f"--env={k}={v}" for k, v in env.items()], self.image, "operator")
+            *[f"--env={k}={v}" for k, v in env.items()], self.image,
+            "operator", "--liveness", f"http://0.0.0.0:{LIVENESS_PORT}/healthz")
         self.address = self.podman.address(self.cid, self.network)
         wait_running(self.podman, self.cid, self.name, self._metrics_up, 90,
                      "the operator container's /metrics endpoint")
