@@ -57,12 +57,13 @@ choose_engine() {
   esac
 }
 
+# Installs those of the given Debian packages (each named after its command) that are missing.
 install_debian_tools() {
-  local missing=()
-  for tool in "${DEBIAN_TOOLS[@]}"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  local missing=() tool
+  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   ((${#missing[@]})) || return 0
-  [[ $(id -u) == 0 ]] || die "no Docker daemon answers and ${missing[*]} are missing;" \
-    "install them (apt-get install ${DEBIAN_TOOLS[*]}) or run this as root"
+  [[ $(id -u) == 0 ]] || die "${missing[*]} missing; install them" \
+    "(apt-get install ${missing[*]}) or run this as root"
   say "installing ${missing[*]} from the Debian archive"
   local start=$SECONDS
   local try
@@ -72,7 +73,7 @@ install_debian_tools() {
     sleep $((try * 20))
   done
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
-    "${DEBIAN_TOOLS[@]}" >/dev/null
+    "${missing[@]}" >/dev/null
   say "installed in $((SECONDS - start)) s"
 }
 
@@ -80,7 +81,7 @@ install_debian_tools() {
 # shared/research/containers.md): raising rlimits needs CAP_SYS_RESOURCE, and crun refuses a
 # hybrid cgroup layout, so the limits stay at the caller's and the runtime is runc.
 setup_buildah() {
-  install_debian_tools
+  install_debian_tools "${DEBIAN_TOOLS[@]}"
   mkdir -p "$WORK"
   local nofile nproc
   nofile=$(ulimit -Hn)
@@ -154,7 +155,7 @@ bootstrap_base() {
   if [[ -s $tar ]]; then
     say "using the cached bootstrapped base $tar"
   else
-    command -v mmdebstrap >/dev/null || install_debian_tools
+    install_debian_tools mmdebstrap
     say "bootstrapping the Python base from the Debian archive with mmdebstrap (bookworm)"
     local start=$SECONDS partial
     mkdir -p "$BASE_CACHE"

@@ -33,7 +33,7 @@ from .conftest import Lab
 
 pytestmark = [pytest.mark.containers, pytest.mark.k8s, pytest.mark.slow]
 RUN_AS = 2000  # not the image's own user (1000): the containers run as this because it is set
-TRIALS = 8
+TRIALS = 6
 KEY = "default/cgcnn-tune"
 SMALL = {"atom_embedding_size": 8, "num_graph_conv_layers": 1, "fc_feat_size": 16,
          "num_fc_layers": 1, "batch_size": 32}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import uuid
@@ -128,8 +129,13 @@ class Podman:
         self.containers.remove(cid)
 
     def network(self) -> Network:
-        name = f"hpo-test-{uuid.uuid4().hex[:8]}"
-        self("network", "create", "--internal", name)
+        """An internal network on a subnet and bridge of its own: another checkout's private
+        podman (or another run's) does not know this one's networks, so nothing is left to its
+        choice of the next free subnet and bridge name."""
+        suffix = uuid.uuid4().hex[:8]
+        name = f"hpo-test-{suffix}"
+        self("network", "create", "--internal", "--subnet", _free_subnet(),
+             "--interface-name", f"hpo{suffix}", name)
         info = json.loads(self("network", "inspect", name))[0]
         self.networks.append(info["id"])
         return Network(name=name, id=info["id"], gateway=info["subnets"][0]["gateway"])
@@ -147,6 +153,21 @@ class Podman:
             self.networks.remove(network_id)
 
 
+def _free_subnet() -> str:
+    """A /24 in 10.89.0.0/16 (podman's own range) that no interface or route of this machine
+    uses."""
+    used = ""
+    if shutil.which("ip"):
+        used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True,
+                              check=False).stdout + subprocess.run(
+            ["ip", "-4", "route"], capture_output=True, text=True, check=False).stdout
+    for _ in range(50):
+        third = random.randint(16, 250)
+        if f"10.89.{third}." not in used:
+            return f"10.89.{third}.0/24"
+    raise EngineError("no free 10.89.x.0/24 subnet for a test network")
+
+
 def _clean(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if NOISE not in line)
 
@@ -161,19 +182,28 @@ class Images:
 
 def build_images(podman: Podman, log: Path, timeout: float = 2400) -> Images:
     """Both targets, once, by the script ``make images`` runs: a test build (CPU torch) under a
-    tag of its own, so that it replaces no image a person built."""
+    tag of its own, so that it replaces no image a person built. A failed build is tried once
+    more (it downloads about 1 GB from PyPI); the error holds the end of both attempts' output."""
     import time
 
     prefix, tag = "localhost/hpo-test", uuid.uuid4().hex[:10]
     env = {**os.environ, "IMAGE_PREFIX": prefix, "IMAGE_TAG": tag, "TORCH": "cpu",
            "ENGINE": "buildah", "TARGETS": "operator trainer"}
     start = time.monotonic()
-    with open(log, "wb") as out:
-        done = subprocess.run(["bash", str(BUILD_SCRIPT), "build"], env=env, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=timeout, cwd=ROOT, check=False)
-    if done.returncode != 0:
-        raise EngineError(f"scripts/build-images.sh exited {done.returncode}; its output ends:\n"
-                          + _clean(log.read_text(errors="replace"))[-4000:])
+    failures = []
+    for attempt in (1, 2):
+        attempt_log = log.with_suffix(f".{attempt}.log")
+        with open(attempt_log, "wb") as out:
+            done = subprocess.run(["bash", str(BUILD_SCRIPT), "build"], env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=timeout, cwd=ROOT,
+                                  check=False)
+        if done.returncode == 0:
+            break
+        failures.append(f"attempt {attempt}: scripts/build-images.sh exited {done.returncode}; "
+                        "its output ends:\n"
+                        + _clean(attempt_log.read_text(errors="replace"))[-3000:])
+    else:
+        raise EngineError("\n\n".join(failures))
     names = [f"{prefix}/{target}:{tag}" for target in ("operator", "trainer")]
     ids = [podman("image", "inspect", "--format", "{{.Id}}", name) for name in names]
     return Images(names[0], names[1], ids, time.monotonic() - start)

@@ -27,6 +27,7 @@ test network. The head container also answers to the head service's name (a netw
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 import threading
@@ -240,7 +241,7 @@ def _start_params(params: dict[str, Any], container: dict[str, Any]) -> list[str
     limits = (container.get("resources") or {}).get("limits") or {}
     derived = dict(params)
     if "num-cpus" not in derived and "cpu" in limits:
-        derived["num-cpus"] = str(max(1, int(float(cpus(limits["cpu"])))))
+        derived["num-cpus"] = str(math.ceil(float(cpus(limits["cpu"]))))  # Quantity.Value()
     if "memory" not in derived and "memory" in limits:
         derived["memory"] = str(memory_bytes(limits["memory"]))
     if "num-gpus" not in derived and "nvidia.com/gpu" in limits:
