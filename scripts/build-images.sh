@@ -202,9 +202,10 @@ resolve_bases() {
 # intercepting proxy some networks put in front of PyPI, and for TORCH=cpu the local CPU wheel of
 # torch with a constraint that picks it. Nothing of it is in a layer.
 find_cpu_torch() {
-  local pin=$1 dirs dir
-  dirs=${TORCH_WHEEL_DIR:-$( (python3 -m pip config list 2>/dev/null || true) |
-    sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p"; echo "${PIP_FIND_LINKS:-}")}
+  local pin=$1 dirs dir python wheel
+  dirs=${TORCH_WHEEL_DIR:-$(for python in "$ROOT/.venv/bin/python" python3; do
+      "$python" -m pip config list 2>/dev/null || true
+    done | sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p"; echo "${PIP_FIND_LINKS:-}")}
   for dir in $dirs; do
     dir=${dir#file://}
     for wheel in "$dir"/torch-"$pin"+cpu-*.whl; do
