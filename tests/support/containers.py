@@ -129,13 +129,11 @@ class Podman:
         self.containers.remove(cid)
 
     def network(self) -> Network:
-        """An internal network on a subnet and bridge of its own: another checkout's private
-        podman (or another run's) does not know this one's networks, so nothing is left to its
-        choice of the next free subnet and bridge name."""
-        suffix = uuid.uuid4().hex[:8]
-        name = f"hpo-test-{suffix}"
-        self("network", "create", "--internal", "--subnet", _free_subnet(),
-             "--interface-name", f"hpo{suffix}", name)
+        """An internal network on a subnet of its own: another checkout's private podman does not
+        know this one's networks, so the subnet is not left to its choice of the next free one
+        (podman 4.3 names the bridge itself, after the interfaces that exist)."""
+        name = f"hpo-test-{uuid.uuid4().hex[:8]}"
+        self("network", "create", "--internal", "--subnet", _free_subnet(), name)
         info = json.loads(self("network", "inspect", name))[0]
         self.networks.append(info["id"])
         return Network(name=name, id=info["id"], gateway=info["subnets"][0]["gateway"])
