@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,12 @@ def local_ray():
                  configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def ray_temp_dir() -> Iterator[Path]:
+    """A short directory for the ``--temp-dir`` of Ray nodes a test starts, removed afterwards:
+    Ray's socket paths must stay under 108 bytes, and pytest's tmp_path is too deep for them."""
+    path = Path(tempfile.mkdtemp(prefix="ray-hpo-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from manifests import manifest
 
+from tests.support.poll import wait_until
+
 HPO = [sys.executable, "-m", "hpo_operator"]
 
 
@@ -119,18 +121,22 @@ def launch(tmp_path: Path, path: Path, status_file: Path) -> subprocess.Popen:
 def wait_for_finished_trials(tmp_path: Path, proc: subprocess.Popen, count: int) -> dict[Path, str]:
     """The result files of the finished trials, once ``count`` are in storage."""
     exp = tmp_path / "runs" / "toy"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        finished = {f: f.read_text() for f in exp.glob("*/result.json")
-                    if len(f.read_text().splitlines()) == ITERATIONS}
-        if len(finished) >= count:
-            # A trial's last result is on disk before the experiment state records it as done:
-            # give the state one save (every second here) before anyone stops the run.
-            time.sleep(2.0)
-            return finished
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail(f"the campaign never stored {count} finished trials")
+
+    def finished() -> dict[Path, str] | None:
+        done = {f: f.read_text() for f in exp.glob("*/result.json")
+                if len(f.read_text().splitlines()) == ITERATIONS}
+        return done if len(done) >= count else None
+
+    try:
+        found = wait_until(finished, 120, interval=0.2,
+                           message=f"the campaign to store {count} finished trials")
+    except TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    # A trial's last result is on disk before the experiment state records it as done: give the
+    # state one save (every second here) before anyone stops the run.
+    time.sleep(2.0)
+    return found
 
 
 def assert_resumes_to_the_end(tmp_path: Path, path: Path, status_file: Path,

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.cluster import ROOT, EmulatedCluster, OperatorProcess
+from tests.support import REPO
+from tests.support.cluster import EmulatedCluster, OperatorProcess
 from tests.support.kuberay_standin import KubeRayStandIn
 
-SHARED = ROOT.parent / "shared"
+SHARED = REPO.parent / "shared"
 KUBERAY_CRDS = SHARED / "kuberay-crds"
-CRD_FILE = ROOT / "crds/hpocampaigns.hpo.dev.yaml"
+CRD_FILE = REPO / "crds/hpocampaigns.hpo.dev.yaml"
 
 
 def campaign_doc(name: str = "toy", **spec_overrides: Any) -> dict[str, Any]:
@@ -45,9 +46,9 @@ def kuberay_crd() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def helm() -> Path:
-    binary = ROOT / ".tools/helm"
+    binary = REPO / ".tools/helm"
     if not binary.exists():
-        subprocess.run(["bash", str(ROOT / "scripts/get-helm.sh")], check=True, timeout=300,
+        subprocess.run(["bash", str(REPO / "scripts/get-helm.sh")], check=True, timeout=300,
                        capture_output=True)
     return binary
 
@@ -69,7 +70,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluste
 def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
     workdir = cluster.workdir / "kuberay"
     workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(ROOT)).start()
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(REPO)).start()
     yield runner
     runner.stop()
 

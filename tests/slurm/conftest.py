@@ -13,12 +13,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 STATE = Path(os.environ.get("SLURM_CI_STATE", "/tmp/slurm-ci"))
 
@@ -127,13 +126,3 @@ def status_json(job_id: str, storage: Path, env: dict[str, str], wait: bool = Fa
 
 def complete_condition(status: dict) -> dict:
     return next(c for c in status["conditions"] if c["type"] == "Complete")
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
