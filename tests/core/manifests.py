@@ -19,7 +19,7 @@ BASE: dict[str, Any] = {
         "strategy": {"scheduler": {"type": "asha", "maxT": 4, "gracePeriod": 1,
                                    "reductionFactor": 2}},
         "budget": {"trials": 6, "maxConcurrentTrials": 2},
-        "trainable": {"entrypoint": "toy_trainables:Curve"},
+        "trainable": {"entrypoint": "tests.support.trainables:Curve"},
     },
 }
 

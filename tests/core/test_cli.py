@@ -99,7 +99,7 @@ ITERATIONS = 8  # at 0.2 s each: the four trials left take longer than the wait 
 
 def start_slow_campaign(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, dict[Path, str]]:
     """Start a campaign of slow trials; return once two trials are finished in storage."""
-    doc = manifest(trainable={"entrypoint": "toy_trainables:SlowCurve"},
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:SlowCurve"},
                    strategy={"scheduler": {"type": "fifo"}},
                    budget={"trials": 6, "maxConcurrentTrials": 1,
                            "maxIterationsPerTrial": ITERATIONS})

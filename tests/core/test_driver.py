@@ -81,7 +81,7 @@ def event_tags(path: Path) -> set[str]:
 
 
 def test_trial_errors_are_counted_and_the_campaign_survives(local_ray, tmp_path):
-    doc = manifest(trainable={"entrypoint": "toy_trainables:fails_when_large"},
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:fails_when_large"},
                    budget={"trials": 6, "maxConcurrentTrials": 2},
                    searcher=None)
     doc["spec"]["runtime"] = {"failFast": False}
@@ -97,7 +97,7 @@ def test_trial_errors_are_counted_and_the_campaign_survives(local_ray, tmp_path)
 
 
 def test_fail_fast_ends_the_campaign_but_keeps_finished_results(local_ray, tmp_path):
-    doc = manifest(trainable={"entrypoint": "toy_trainables:fails_when_large"},
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:fails_when_large"},
                    budget={"trials": 6, "maxConcurrentTrials": 1})
     doc["spec"]["strategy"]["searcher"] = {"type": "random", "pointsToEvaluate": [
         {"x": 0.2}, {"x": 0.9}]}
@@ -114,12 +114,12 @@ def test_unimportable_trainable_fails_clearly(tmp_path):
     assert status.phase is Phase.FAILED
     assert written["conditions"][0]["reason"] == "TrainableNotFound"
     assert "no_such_module_xyz" in status.message
-    doc = manifest(trainable={"entrypoint": "toy_trainables:Missing"})
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:Missing"})
     assert "has no attribute 'Missing'" in run(tmp_path, doc, "toy2")[0].message
 
 
 def test_metric_never_reported_fails_clearly(local_ray, tmp_path):
-    doc = manifest(trainable={"entrypoint": "toy_trainables:wrong_metric"},
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:wrong_metric"},
                    budget={"trials": 2, "maxConcurrentTrials": 2})
     status, _ = run(tmp_path, doc)
     assert status.phase is Phase.FAILED
@@ -137,9 +137,9 @@ def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):
 
 
 def test_actor_reuse_default_follows_reset_support():
-    from toy_trainables import Curve, CurveNoReset, curve_function
-
     from hpo_operator.campaign.driver import supports_reset
+
+    from tests.support.trainables import Curve, CurveNoReset, curve_function
 
     assert supports_reset(Curve) and supports_reset(curve_function)
     assert not supports_reset(CurveNoReset)

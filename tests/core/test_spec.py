@@ -93,7 +93,7 @@ def test_missing_required_fields():
 
 
 def test_entrypoint_must_be_module_colon_attribute():
-    doc = manifest(trainable={"entrypoint": "toy_trainables.Curve"})
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables.Curve"})
     assert "spec.trainable.entrypoint" in problems(doc)
 
 
@@ -145,7 +145,7 @@ def test_unbounded_trials_are_rejected():
 
 
 def test_fixed_and_searched_value_conflict():
-    doc = manifest(trainable={"entrypoint": "toy_trainables:Curve", "config": {"x": 0.5}})
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:Curve", "config": {"x": 0.5}})
     assert "spec.trainable.config.x" in problems(doc)
 
 

@@ -42,7 +42,7 @@ def test_search_space_domains_and_inclusive_int_bounds():
 
 
 def test_fixed_config_is_passed_to_every_trial():
-    doc = manifest(trainable={"entrypoint": "toy_trainables:Curve", "config": {"dataset": "d"}})
+    doc = manifest(trainable={"entrypoint": "tests.support.trainables:Curve", "config": {"dataset": "d"}})
     assert param_space(parse_campaign(doc).spec)["dataset"] == "d"
 
 

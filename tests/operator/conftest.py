@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ def campaign_doc(name: str = "toy", **spec_overrides: Any) -> dict[str, Any]:
         "searchSpace": {"x": {"type": "float", "min": 0.0, "max": 1.0}},
         "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 3}},
         "budget": {"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        "trainable": {"entrypoint": "tests.support.toy_trainable:Quadratic"},
+        "trainable": {"entrypoint": "tests.support.trainables:Quadratic"},
         "resources": {"perTrial": {"cpu": 1}, "cluster": {"workers": 0}},
         "runtime": {"reuseActors": False},
     }
@@ -70,7 +71,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluste
 def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
     workdir = cluster.workdir / "kuberay"
     workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(REPO)).start()
+    # The drivers import the toy trainables and this checkout's code as the tests do.
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir,
+                            os.environ["PYTHONPATH"]).start()
     yield runner
     runner.stop()
 

@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import MaxRetryError
-
-from cluster import EmulatedCluster
-from kubernetes import client, config
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.status import CampaignStatus, Phase
 from hpo_operator.controller import kube, progress_sink
 from hpo_operator.kuberay import names
 from hpo_operator.kuberay.rayjob import build_progress_configmap
+
+from tests.support.cluster import EmulatedCluster
 
 from .conftest import campaign_doc
 

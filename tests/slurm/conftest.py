@@ -21,35 +21,6 @@ from tests.support import REPO
 
 STATE = Path(os.environ.get("SLURM_CI_STATE", "/tmp/slurm-ci"))
 
-TOY_MODULE = '''
-"""Analytic toy trainables for the Slurm tests: no data, no torch, milliseconds per step."""
-import time
-
-from ray import tune
-
-
-class Curve(tune.Trainable):
-    """loss = (lr - 0.03)^2 + 1 / (iteration * width): best near lr 0.03 and a wide width."""
-
-    def setup(self, config):
-        self.x = 0
-
-    def step(self):
-        time.sleep(self.config.get("sleep", 0.0))
-        self.x += 1
-        return {"loss": (self.config["lr"] - 0.03) ** 2 + 1.0 / (self.x * self.config["width"])}
-
-    def reset_config(self, new_config):
-        self.config, self.x = new_config, 0
-        return True
-
-    def save_checkpoint(self, checkpoint_dir):
-        return {"x": self.x}
-
-    def load_checkpoint(self, checkpoint):
-        self.x = checkpoint["x"]
-'''
-
 
 def _alive(pid_file: Path) -> bool:
     try:
@@ -76,15 +47,8 @@ def slurm_cluster():
                        timeout=60)
 
 
-@pytest.fixture(scope="session")
-def toy_dir(tmp_path_factory) -> Path:
-    """A directory on PYTHONPATH holding the toy trainable module, as a user's project would."""
-    path = tmp_path_factory.mktemp("slurm-toy")
-    (path / "slurm_toy.py").write_text(TOY_MODULE)
-    return path
-
-
-def manifest(directory: Path, name: str, *, entrypoint: str = "slurm_toy:Curve", trials: int = 4,
+def manifest(directory: Path, name: str, *,
+             entrypoint: str = "tests.support.trainables:LrWidthCurve", trials: int = 4,
              iterations: int = 3, sleep: float = 0.0, time_limit: str | None = None) -> Path:
     budget = f"{{trials: {trials}, maxIterationsPerTrial: {iterations}"
     budget += f", timeLimit: {time_limit}}}" if time_limit else "}"

@@ -28,11 +28,10 @@ case "$1" in start) exec sleep 300 ;; *) exit 1 ;; esac
 
 
 @pytest.fixture(scope="module")
-def jobs(slurm_cluster, toy_dir, tmp_path_factory):
+def jobs(slurm_cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp("slurm-work")
     storage = work / "runs"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(toy_dir), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])}
+    env = dict(os.environ)  # PYTHONPATH names the repository: the jobs import its toy trainables
     fake_ray = work / "fake-ray"
     fake_ray.write_text(FAKE_RAY)
     fake_ray.chmod(0o755)

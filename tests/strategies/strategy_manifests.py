@@ -8,11 +8,12 @@ import statistics
 from typing import Any
 
 import numpy as np
-from analytic import BOWL_SPACE, ITERATIONS, bowl, step_decay_loss
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.searchspace import tune_domain
 from hpo_operator.campaign.spec import Campaign
+
+from tests.support.trainables import BOWL_SPACE, ITERATIONS, bowl, step_decay_loss
 
 STEP_DECAY_LRS = [1.0, 0.1, 0.01, 0.001, 0.0001]
 
@@ -29,7 +30,7 @@ def bowl_spec(scheduler: dict[str, Any], searcher: dict[str, Any], trials: int =
             "strategy": {"scheduler": scheduler, "searcher": searcher},
             "budget": {"trials": trials, "maxConcurrentTrials": 2,
                        "maxIterationsPerTrial": iterations},
-            "trainable": {"entrypoint": "analytic:Bowl"}}
+            "trainable": {"entrypoint": "tests.support.trainables:Bowl"}}
 
 
 def step_decay_spec(scheduler: dict[str, Any], seed: int, trials: int = 4) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def step_decay_spec(scheduler: dict[str, Any], seed: int, trials: int = 4) -> di
             "budget": {"trials": trials, "maxConcurrentTrials": trials,
                        "maxIterationsPerTrial": ITERATIONS},
             "resources": {"perTrial": {"cpu": 2 / trials}},
-            "trainable": {"entrypoint": "analytic:StepDecay"}}
+            "trainable": {"entrypoint": "tests.support.trainables:StepDecay"}}
 
 
 def random_bowl_best(trials: int, iterations: int, runs: int = 2000) -> float:

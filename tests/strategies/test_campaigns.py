@@ -4,11 +4,12 @@ from __future__ import annotations
 
 
 import pytest
-from analytic import OPTIMUM
 from strategy_manifests import bowl_spec, campaign, step_decay_spec
 
 from hpo_operator.campaign.driver import run_campaign
 from hpo_operator.campaign.status import Phase
+
+from tests.support.trainables import OPTIMUM
 
 pytestmark = pytest.mark.slow
 

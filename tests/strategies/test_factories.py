@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from analytic import BOWL_SPACE
 from ray.tune.schedulers import HyperBandForBOHB, PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
 from ray.tune.search.bohb import TuneBOHB
@@ -18,6 +17,8 @@ from hpo_operator.campaign.strategies import (
     make_scheduler,
     make_searcher,
 )
+
+from tests.support.trainables import BOWL_SPACE
 
 LR = {"lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True},
       "batch_size": {"type": "int", "min": 8, "max": 64}}

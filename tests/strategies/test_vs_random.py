@@ -14,7 +14,6 @@ import statistics
 from pathlib import Path
 
 import pytest
-from analytic import GAMMA, MILESTONES, step_decay_loss
 from strategy_manifests import (
     bowl_spec,
     campaign,
@@ -27,6 +26,8 @@ from hpo_operator.campaign.driver import run_campaign
 from hpo_operator.campaign.schedule import LINEAGE_FILE, SCHEDULE_FILE, per_iteration
 from hpo_operator.campaign.status import Phase
 from hpo_operator.cli import main
+
+from tests.support.trainables import GAMMA, MILESTONES, step_decay_loss
 
 pytestmark = pytest.mark.slow
 
