@@ -11,9 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
-from manifests import manifest
 
+from tests.support.campaigns import campaign, write
 from tests.support.poll import wait_until
 from tests.support.processes import free_port, stop
 from tests.support.ray_nodes import BIN, node_env, start_head, start_node, wait_for_head
@@ -41,10 +40,9 @@ def _condition(status: dict, kind: str) -> dict:
 def test_the_driver_waits_for_workers_before_judging_resources(tmp_path, ray_temp_dir):
     temp = ray_temp_dir
     env = node_env(tmp_path)
-    doc = manifest(budget={"trials": 2, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 2},
+    doc = campaign(budget={"trials": 2, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 2},
                    strategy={"scheduler": {"type": "fifo"}}, resources={"perTrial": {"cpu": 1}})
-    manifest_file = tmp_path / "campaign.yaml"
-    manifest_file.write_text(yaml.safe_dump(doc))
+    manifest_file = write(tmp_path, doc)
     port = free_port()
     address = f"127.0.0.1:{port}"
     head = start_head(port, temp / "h", env, tmp_path / "head.log")

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.support import REPO
+from tests.support.campaigns import campaign
 from tests.support.cluster import EmulatedCluster, OperatorProcess
 from tests.support.kuberay_standin import KubeRayStandIn
 
@@ -20,20 +21,21 @@ KUBERAY_CRDS = SHARED / "kuberay-crds"
 CRD_FILE = REPO / "crds/hpocampaigns.hpo.dev.yaml"
 
 
-def campaign_doc(name: str = "toy", **spec_overrides: Any) -> dict[str, Any]:
-    """A small valid campaign; the KubeRay-facing sections are filled in."""
-    spec: dict[str, Any] = {
-        "objective": {"metric": "loss", "mode": "min"},
-        "searchSpace": {"x": {"type": "float", "min": 0.0, "max": 1.0}},
-        "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 3}},
-        "budget": {"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        "trainable": {"entrypoint": "tests.support.trainables:Quadratic"},
-        "resources": {"perTrial": {"cpu": 1}, "cluster": {"workers": 0}},
-        "runtime": {"reuseActors": False},
-    }
-    spec.update(spec_overrides)
-    return {"apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign",
-            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+# The operator's campaigns: in a namespace, with the KubeRay-facing sections filled in, one
+# seeded trial at a time of the journaling Quadratic (the end-to-end tests read its journal).
+OPERATOR_CAMPAIGN: dict[str, Any] = {
+    "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 3}},
+    "budget": {"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
+    "trainable": {"entrypoint": "tests.support.trainables:Quadratic"},
+    "resources": {"perTrial": {"cpu": 1}, "cluster": {"workers": 0}},
+    "runtime": {"reuseActors": False},
+}
+
+
+def campaign_doc(name: str = "toy", **spec: Any) -> dict[str, Any]:
+    """A small valid campaign in namespace ``default``: :func:`~tests.support.campaigns.campaign`
+    on the operator's base, ``spec`` merged in."""
+    return campaign(name, OPERATOR_CAMPAIGN, namespace="default", **spec)
 
 
 @pytest.fixture(scope="session")

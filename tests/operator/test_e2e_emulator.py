@@ -77,8 +77,7 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
     log = tmp_path_factory.mktemp("toy") / "journal.txt"
     apply(cluster, campaign_doc(
         "toy", budget={"trials": TRIALS, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        trainable={"entrypoint": "tests.support.trainables:Quadratic",
-                   "config": {"journal": str(log), "step_seconds": 0.5}}))
+        trainable={"config": {"journal": str(log), "step_seconds": 0.5}}))
     seen = [rayjobs(cluster)]
     wait_until(lambda: phase_is(cluster, "toy", "Running"), 60, message="phase Running")
     wait_until(lambda: sum(k == "done" for k, _ in journal(log)) >= 2, 120,
@@ -177,8 +176,7 @@ def test_deleting_the_campaign_removes_its_children(cluster: EmulatedCluster,
 def test_invalid_campaign_ends_validation_failed_with_a_warning_event(
         cluster: EmulatedCluster, operator: OperatorProcess) -> None:
     # A rule the CRD schema cannot express (it spans two sections), so only the operator sees it.
-    apply(cluster, campaign_doc("broken", trainable={
-        "entrypoint": "tests.support.trainables:Quadratic", "config": {"x": 0.5}}))
+    apply(cluster, campaign_doc("broken", trainable={"config": {"x": 0.5}}))
     wait_until(lambda: phase_is(cluster, "broken", "ValidationFailed"), 30,
                message="ValidationFailed")
     message = jsonpath(cluster, "broken", ".status.message")
@@ -193,8 +191,7 @@ def test_invalid_campaign_ends_validation_failed_with_a_warning_event(
 
 def test_a_rejected_campaign_runs_once_its_spec_is_corrected(
         cluster: EmulatedCluster, operator: OperatorProcess) -> None:
-    broken = campaign_doc("fixme", trainable={
-        "entrypoint": "tests.support.trainables:Quadratic", "config": {"x": 0.5}})
+    broken = campaign_doc("fixme", trainable={"config": {"x": 0.5}})
     apply(cluster, broken)
     wait_until(lambda: phase_is(cluster, "fixme", "ValidationFailed"), 30,
                message="ValidationFailed")
@@ -214,8 +211,7 @@ def test_a_deleted_rayjob_is_created_again_and_its_driver_resumes(
     log = tmp_path / "journal.txt"
     apply(cluster, campaign_doc(
         "heal", budget={"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        trainable={"entrypoint": "tests.support.trainables:Quadratic",
-                   "config": {"journal": str(log), "step_seconds": 0.5}}))
+        trainable={"config": {"journal": str(log), "step_seconds": 0.5}}))
     wait_until(lambda: sum(k == "done" for k, _ in journal(log)) >= 1, 120,
                message="a finished trial")
     time.sleep(2.5)  # > the 1 s experiment checkpoint period

@@ -12,12 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.support import REPO
+from tests.support.campaigns import campaign, replace, write
 
 STATE = Path(os.environ.get("SLURM_CI_STATE", "/tmp/slurm-ci"))
 
@@ -47,30 +47,23 @@ def slurm_cluster():
                        timeout=60)
 
 
+# The Slurm campaigns: a seeded FIFO search of LrWidthCurve, one CPU per trial.
+SLURM_CAMPAIGN = {
+    "searchSpace": replace({"lr": {"type": "float", "min": 0.001, "max": 0.1, "log": True},
+                            "width": {"type": "int", "min": 1, "max": 8}}),
+    "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 7}},
+    "budget": {"maxConcurrentTrials": None},
+    "resources": {"perTrial": {"cpu": 1}},
+}
+
+
 def manifest(directory: Path, name: str, *,
              entrypoint: str = "tests.support.trainables:LrWidthCurve", trials: int = 4,
-             iterations: int = 3, sleep: float = 0.0, time_limit: str | None = None) -> Path:
-    budget = f"{{trials: {trials}, maxIterationsPerTrial: {iterations}"
-    budget += f", timeLimit: {time_limit}}}" if time_limit else "}"
-    path = directory / f"{name}.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        apiVersion: hpo.dev/v1alpha1
-        kind: HPOCampaign
-        metadata: {{name: {name}}}
-        spec:
-          objective: {{metric: loss, mode: min}}
-          searchSpace:
-            lr: {{type: float, min: 0.001, max: 0.1, log: true}}
-            width: {{type: int, min: 1, max: 8}}
-          strategy:
-            scheduler: {{type: fifo}}
-            searcher: {{type: random, seed: 7}}
-          budget: {budget}
-          trainable: {{entrypoint: "{entrypoint}", config: {{sleep: {sleep}}}}}
-          resources:
-            perTrial: {{cpu: 1}}
-        """))
-    return path
+             iterations: int = 3, sleep: float = 0.0) -> Path:
+    """The campaign ``name`` as ``directory/<name>.yaml``."""
+    return write(directory, campaign(
+        name, SLURM_CAMPAIGN, budget={"trials": trials, "maxIterationsPerTrial": iterations},
+        trainable={"entrypoint": entrypoint, "config": {"sleep": sleep}}))
 
 
 def hpo(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
