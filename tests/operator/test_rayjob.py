@@ -15,6 +15,8 @@ from hpo_operator.kuberay import names
 from hpo_operator.kuberay.rayjob import ClusterDefaults, build_rayjob
 from hpo_operator.kuberay.render import build_objects, render_yaml
 
+from tests.support.campaigns import replace
+
 from .conftest import campaign_doc
 
 GPU_CLUSTER = {"cluster": {"image": "registry.example/trainer:1", "workers": 3, "gpusPerWorker": 4,
@@ -27,10 +29,10 @@ GPU_CLUSTER = {"cluster": {"image": "registry.example/trainer:1", "workers": 3, 
 CAMPAIGNS = {
     "head-only": campaign_doc("head-only"),
     "gpu-workers": campaign_doc("gpu-workers", resources=GPU_CLUSTER,
-                                budget={"trials": 64, "timeLimit": "8h"},
+                                budget=replace({"trials": 64, "timeLimit": "8h"}),
                                 storage={"path": "/mnt/hpo", "volumeClaim": "hpo-runs"}),
     "longest-name": campaign_doc("n" * 42, storage={"path": "/scratch/hpo"},
-                                 budget={"trials": 8, "timeLimit": 600}),
+                                 budget=replace({"trials": 8, "timeLimit": 600})),
 }
 
 
