@@ -124,7 +124,7 @@ def test_no_deadline_without_a_time_limit_and_checkpoint_period_in_runtime_env()
     assert "activeDeadlineSeconds" not in job["spec"]
     assert "--wait-for-nodes" not in job["spec"]["entrypoint"]  # the head is the whole cluster
     env = yaml.safe_load(job["spec"]["runtimeEnvYAML"])["env_vars"]
-    assert env == {"TUNE_GLOBAL_CHECKPOINT_S": "1.5"}
+    assert env == {"TUNE_GLOBAL_CHECKPOINT_S": "1.5", "HPO_IMAGE": ClusterDefaults().image}
 
 
 def test_manifest_configmap_round_trips_to_the_same_campaign() -> None:

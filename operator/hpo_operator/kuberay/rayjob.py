@@ -152,7 +152,8 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
 
 
 def _driver_env(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, str]:
-    env: dict[str, str] = {}
+    # The image goes into the best trial's reproduction record (status.bestTrial.reproduce).
+    env: dict[str, str] = {"HPO_IMAGE": campaign.spec.resources.cluster.image or defaults.image}
     if defaults.experiment_checkpoint_seconds is not None:
         env["TUNE_GLOBAL_CHECKPOINT_S"] = f"{defaults.experiment_checkpoint_seconds:g}"
     return env
