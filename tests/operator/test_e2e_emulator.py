@@ -113,6 +113,11 @@ def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -
     assert lifecycle.status["message"].startswith("best loss")
     reasons = [e["reason"] for e in lifecycle.events]
     assert {"Provisioned", "Running", "NewBestTrial", "Succeeded"} <= set(reasons), reasons
+    # How to train the winner again reaches the custom resource through the progress ConfigMap.
+    record = best["reproduce"]
+    assert record["entrypoint"] == "tests.support.trainables:Quadratic", record
+    assert record["config"]["x"] == best["config"]["x"] and "ray" in record["versions"]
+    assert record["image"]  # the driver is told its image
 
 
 def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifecycle) -> None:
