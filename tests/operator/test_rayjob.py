@@ -144,6 +144,14 @@ def test_render_yaml_prints_every_object() -> None:
     assert all("ownerReferences" not in d["metadata"] for d in docs)
 
 
+@pytest.mark.parametrize("key", sorted(CAMPAIGNS))
+def test_the_objects_built_are_the_children_deleted(key: str) -> None:
+    """Deletion goes by names.children: it must list every object the operator creates."""
+    campaign = parse_campaign(CAMPAIGNS[key])
+    built = [(d["kind"], d["metadata"]["name"]) for d in build_objects(campaign, owner_uid="u")]
+    assert built == names.children(campaign.metadata.name)
+
+
 def _pods(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     cluster = job["spec"]["rayClusterSpec"]
     pods = {"head": cluster["headGroupSpec"]["template"]["spec"]}

@@ -67,9 +67,7 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
 
 def _get_child(obj: dict[str, Any]) -> dict[str, Any] | None:
     meta = obj["metadata"]
-    if obj["kind"] == names.RAYJOB_KIND:
-        return kube.get_rayjob(meta["namespace"], meta["name"])
-    return kube.get_configmap(meta["namespace"], meta["name"])
+    return kube.get_metadata(obj["kind"], meta["namespace"], meta["name"])
 
 
 def owned(obj: dict[str, Any] | None, uid: str | None) -> dict[str, Any] | None:

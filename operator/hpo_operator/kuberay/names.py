@@ -43,6 +43,15 @@ def progress_configmap_name(campaign: str) -> str:
     return f"{campaign}-progress"
 
 
+def children(campaign: str) -> list[tuple[str, str]]:
+    """(kind, name) of every object the operator creates for a campaign, in creation order
+    (:func:`..render.build_objects` builds them in this order): the one list that creating,
+    reading and deleting children go by."""
+    return [("ConfigMap", manifest_configmap_name(campaign)),
+            ("ConfigMap", progress_configmap_name(campaign)),
+            (RAYJOB_KIND, rayjob_name(campaign))]
+
+
 def labels(campaign: str, component: str) -> dict[str, str]:
     return {CAMPAIGN_LABEL: campaign, COMPONENT_LABEL: component, MANAGED_BY[0]: MANAGED_BY[1]}
 
