@@ -10,9 +10,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.controller.settings import OperatorSettings
+from hpo_operator.kuberay import names
+from hpo_operator.kuberay.render import build_objects
 
-from .conftest import CRD_FILE
+from .conftest import CRD_FILE, campaign_doc
 
 ROOT = CRD_FILE.parents[1]
 CHART = ROOT / "charts/hpo-operator"
@@ -82,7 +85,6 @@ def test_pod_runs_restricted(helm: Path) -> None:
 def _rules(docs: list[dict[str, Any]], kind: str) -> set[tuple[str, str, str]]:
     return {(group, resource, verb)
             for d in docs if d["kind"] == kind and not d["metadata"]["name"].endswith("-crds")
-            and d["metadata"]["name"] != "hpo-driver"
             for rule in d["rules"] for group in rule["apiGroups"]
             for resource in rule["resources"] for verb in rule["verbs"]}
 
@@ -98,16 +100,51 @@ def test_rbac_grants_only_what_the_operator_uses(helm: Path) -> None:
     assert not any(verb in ("*", "deletecollection") for _, _, verb in rules)
     assert not any(resource in ("secrets", "pods", "*") for _, resource, _ in rules)
     assert ("hpo.dev", "hpocampaigns", "create") not in rules  # users create campaigns
+    # Each kind the operator creates for a campaign: created if absent, read to tell whose an
+    # existing one is, deleted when the campaign owns it; nothing more on the new kinds.
+    for kind, group, resource in _CHILD_RESOURCES:
+        assert {(group, resource, verb) for verb in ("get", "create", "delete")} <= rules, kind
+    for group, resource in [("", "serviceaccounts"), ("rbac.authorization.k8s.io", "roles"),
+                            ("rbac.authorization.k8s.io", "rolebindings")]:
+        assert {verb for g, r, verb in rules if (g, r) == (group, resource)} == {
+            "get", "create", "delete"}
 
 
-def test_the_driver_may_only_patch_configmaps(helm: Path) -> None:
-    """The operator creates the progress ConfigMap owned by its campaign; a driver that could
-    create one would leave it behind, unowned, when it outlives its campaign."""
-    for variant in ("default", "namespaced"):
-        roles = [d for d in render(helm, variant)
-                 if d["kind"] == "Role" and d["metadata"]["name"] == "hpo-driver"]
-        assert roles and all(r["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
-                                             "verbs": ["patch"]}] for r in roles)
+_CHILD_RESOURCES = [("ConfigMap", "", "configmaps"), ("ServiceAccount", "", "serviceaccounts"),
+                    ("Role", "rbac.authorization.k8s.io", "roles"),
+                    ("RoleBinding", "rbac.authorization.k8s.io", "rolebindings"),
+                    ("RayJob", "ray.io", "rayjobs")]
+
+
+def test_the_rules_cover_every_kind_of_child() -> None:
+    kinds = {kind for kind, _ in names.children("toy")}
+    assert kinds == {kind for kind, _, _ in _CHILD_RESOURCES}
+
+
+def test_the_operator_holds_every_right_it_grants_a_driver(helm: Path) -> None:
+    """Kubernetes refuses to create a Role (or bind one) granting verbs its creator lacks, unless
+    the creator may escalate or bind: the operator holds the driver's verbs instead, in each
+    scope, and neither of those."""
+    campaign = parse_campaign(campaign_doc("toy"))
+    [driver_role] = [o for o in build_objects(campaign) if o["kind"] == "Role"]
+    granted = {(group, resource, verb) for rule in driver_role["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"]
+               for verb in rule["verbs"]}
+    assert granted == {("", "configmaps", "get"), ("", "configmaps", "patch")}
+    for variant, kind in (("default", "ClusterRole"), ("namespaced", "Role")):
+        rules = _rules(render(helm, variant), kind)
+        assert granted <= rules, variant
+        assert not any(verb in ("escalate", "bind", "impersonate") for _, _, verb in rules)
+
+
+def test_no_account_is_shared_between_campaigns(helm: Path) -> None:
+    """The operator creates each campaign's driver account; the chart ships none of its own."""
+    for variant in sorted(VALUES):
+        docs = render(helm, variant)
+        accounts = [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"]
+        assert accounts == ["hpo-hpo-operator"], variant
+        roles = [d["metadata"]["name"] for d in docs if d["kind"] in ("Role", "RoleBinding")]
+        assert set(roles) <= {"hpo-hpo-operator"}, variant
 
 
 def test_namespaced_mode_uses_roles(helm: Path) -> None:
@@ -122,9 +159,6 @@ def test_namespaced_mode_uses_roles(helm: Path) -> None:
     [deploy] = [d for d in docs if d["kind"] == "Deployment"]
     env = {e["name"]: e["value"] for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["HPO_NAMESPACES"] == "team-a,team-b"
-    drivers = [d["metadata"]["namespace"] for d in docs
-               if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == "hpo-driver"]
-    assert sorted(drivers) == ["team-a", "team-b"]
 
 
 def test_every_value_is_documented() -> None:

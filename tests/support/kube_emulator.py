@@ -157,7 +157,11 @@ def _declare_builtins(k8s: Emulator) -> None:
     """Core resources the operator, the driver and kubectl touch (kmock knows none by itself)."""
     for path, kind, namespaced, short in [
             ("v1/namespaces", "Namespace", False, set()), ("v1/events", "Event", True, {"ev"}),
-            ("v1/configmaps", "ConfigMap", True, {"cm"}),
+            ("v1/configmaps", "ConfigMap", True, {"cm"}), ("v1/secrets", "Secret", True, set()),
+            ("v1/serviceaccounts", "ServiceAccount", True, {"sa"}),
+            ("rbac.authorization.k8s.io/v1/roles", "Role", True, set()),
+            ("rbac.authorization.k8s.io/v1/rolebindings", "RoleBinding", True, set()),
+            ("networking.k8s.io/v1/networkpolicies", "NetworkPolicy", True, {"netpol"}),
             ("events.k8s.io/v1/events", "Event", True, {"ev"})]:
         k8s.resources[path] = kmock.ResourceInfo(kind=kind, singular=kind.lower(),
                                                  namespaced=namespaced, verbs=VERBS, shortnames=short)

@@ -35,8 +35,6 @@ class OperatorSettings:
     """Ray version inside that image."""
     storage_path: str = ClusterDefaults.storage_path
     """Experiment directory in the Ray pods when a campaign sets no spec.storage.path."""
-    driver_service_account: str = ClusterDefaults.driver_service_account
-    """Service account of the Ray head pod, allowed to write the progress ConfigMap."""
     deadline_margin_seconds: int = ClusterDefaults.deadline_margin_seconds
     """Seconds added to spec.budget.timeLimit for the RayJob's activeDeadlineSeconds."""
     backoff_limit: int = ClusterDefaults.backoff_limit

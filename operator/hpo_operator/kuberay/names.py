@@ -43,12 +43,20 @@ def progress_configmap_name(campaign: str) -> str:
     return f"{campaign}-progress"
 
 
+def driver_account_name(campaign: str) -> str:
+    """The campaign's own ServiceAccount, and the Role and RoleBinding that are all it may do."""
+    return f"{campaign}-driver"
+
+
 def children(campaign: str) -> list[tuple[str, str]]:
     """(kind, name) of every object the operator creates for a campaign, in creation order
     (:func:`..render.build_objects` builds them in this order): the one list that creating,
     reading and deleting children go by."""
     return [("ConfigMap", manifest_configmap_name(campaign)),
             ("ConfigMap", progress_configmap_name(campaign)),
+            ("ServiceAccount", driver_account_name(campaign)),
+            ("Role", driver_account_name(campaign)),
+            ("RoleBinding", driver_account_name(campaign)),
             (RAYJOB_KIND, rayjob_name(campaign))]
 
 

@@ -36,8 +36,6 @@ class ClusterDefaults:
     """Must match the Ray inside the image; KubeRay uses it to pick start flags."""
     storage_path: str = "/var/hpo/runs"
     """Experiment directory inside the Ray pods when spec.storage.path is not set."""
-    driver_service_account: str = "hpo-driver"
-    """Service account of the head pod: the driver writes the progress ConfigMap with it."""
     deadline_margin_seconds: int = 900
     """Added to spec.budget.timeLimit for activeDeadlineSeconds: cluster start-up and wind-down."""
     backoff_limit: int = 2
@@ -135,7 +133,7 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
         # KubeRay's own submitter pod has no security context; given a template whose container
         # has no command, it fills in the `ray job submit` command itself.
         job_spec["submitterPodTemplate"] = {"spec": _restricted({
-            "restartPolicy": "Never",
+            "restartPolicy": "Never", "automountServiceAccountToken": False,
             "containers": [{"name": "ray-job-submitter", "image": cluster.image or defaults.image,
                             "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
                                           "limits": {"cpu": "1", "memory": "1Gi"}}}],
@@ -173,7 +171,10 @@ def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]
                          *_storage_mounts(campaign, defaults)],
     }
     pod: dict[str, Any] = {
-        "serviceAccountName": defaults.driver_service_account,
+        # The campaign's own account, whose one right is its progress ConfigMap: the driver,
+        # which runs here, publishes progress with it.
+        "serviceAccountName": names.driver_account_name(campaign.metadata.name),
+        "automountServiceAccountToken": True,
         "containers": [container],
         "volumes": [{"name": MANIFEST_VOLUME, "configMap": {
                         "name": names.manifest_configmap_name(campaign.metadata.name)}},
@@ -197,8 +198,9 @@ def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, An
         "resources": {"requests": requests, "limits": limits},
         "volumeMounts": _storage_mounts(campaign, defaults),
     }
-    pod: dict[str, Any] = {"containers": [container], "volumes": _storage_volumes(campaign),
-                           **_placement(cluster)}
+    # Trials need no Kubernetes API: no service-account token in their pods.
+    pod: dict[str, Any] = {"automountServiceAccountToken": False, "containers": [container],
+                           "volumes": _storage_volumes(campaign), **_placement(cluster)}
     return {
         "groupName": "gpu-workers" if cluster.gpus_per_worker else "workers",
         "replicas": cluster.workers, "minReplicas": cluster.workers,

@@ -13,15 +13,17 @@ from .rayjob import (
     build_progress_configmap,
     build_rayjob,
 )
+from .security import driver_objects
 
 
 def build_objects(campaign: Campaign, defaults: ClusterDefaults | None = None,
                   owner_uid: str | None = None) -> list[dict[str, Any]]:
-    """Every child of a campaign, in creation order: the RayJob's head pod mounts the manifest
-    ConfigMap, so that goes first."""
+    """Every child of a campaign, in creation order (``names.children``): the RayJob goes last,
+    since its pods mount the manifest ConfigMap and run as the driver's account."""
     defaults = defaults or ClusterDefaults()
     return [build_manifest_configmap(campaign, owner_uid),
             build_progress_configmap(campaign, owner_uid),
+            *driver_objects(campaign, owner_uid),
             build_rayjob(campaign, defaults, owner_uid)]
 
 
