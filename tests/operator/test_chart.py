@@ -9,7 +9,6 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
@@ -98,19 +97,22 @@ def test_rbac_grants_only_what_the_operator_uses(helm: Path) -> None:
     updates = {resource for _, resource, verb in rules if verb == "update"}
     assert updates == {"hpocampaigns/finalizers"}
     assert not any(verb in ("*", "deletecollection") for _, _, verb in rules)
-    assert not any(resource in ("secrets", "pods", "*") for _, resource, _ in rules)
+    assert not any(resource in ("pods", "*") for _, resource, _ in rules)
     assert ("hpo.dev", "hpocampaigns", "create") not in rules  # users create campaigns
     # Each kind the operator creates for a campaign: created if absent, read to tell whose an
     # existing one is, deleted when the campaign owns it; nothing more on the new kinds.
     for kind, group, resource in _CHILD_RESOURCES:
         assert {(group, resource, verb) for verb in ("get", "create", "delete")} <= rules, kind
     for group, resource in [("", "serviceaccounts"), ("rbac.authorization.k8s.io", "roles"),
-                            ("rbac.authorization.k8s.io", "rolebindings")]:
+                            ("rbac.authorization.k8s.io", "rolebindings"), ("", "secrets"),
+                            ("networking.k8s.io", "networkpolicies")]:
         assert {verb for g, r, verb in rules if (g, r) == (group, resource)} == {
             "get", "create", "delete"}
 
 
-_CHILD_RESOURCES = [("ConfigMap", "", "configmaps"), ("ServiceAccount", "", "serviceaccounts"),
+_CHILD_RESOURCES = [("ConfigMap", "", "configmaps"), ("Secret", "", "secrets"),
+                    ("NetworkPolicy", "networking.k8s.io", "networkpolicies"),
+                    ("ServiceAccount", "", "serviceaccounts"),
                     ("Role", "rbac.authorization.k8s.io", "roles"),
                     ("RoleBinding", "rbac.authorization.k8s.io", "rolebindings"),
                     ("RayJob", "ray.io", "rayjobs")]
@@ -126,7 +128,7 @@ def test_the_operator_holds_every_right_it_grants_a_driver(helm: Path) -> None:
     the creator may escalate or bind: the operator holds the driver's verbs instead, in each
     scope, and neither of those."""
     campaign = parse_campaign(campaign_doc("toy"))
-    [driver_role] = [o for o in build_objects(campaign) if o["kind"] == "Role"]
+    [driver_role] = [o for o in build_objects(campaign, token="t") if o["kind"] == "Role"]
     granted = {(group, resource, verb) for rule in driver_role["rules"]
                for group in rule["apiGroups"] for resource in rule["resources"]
                for verb in rule["verbs"]}
@@ -199,3 +201,19 @@ def test_restricted_ray_pods_reach_the_operator(helm: Path) -> None:
     assert env("default")["HPO_RUN_AS_USER"] == ""
     settings = OperatorSettings.from_env(env("monitoring"))
     assert settings.cluster_defaults().run_as_user == 1000
+
+
+def test_the_kuberay_operator_is_named_to_each_campaigns_network_policy(helm: Path) -> None:
+    def settings(*values: str) -> OperatorSettings:
+        out = helm_run(helm, "template", "hpo", str(CHART), "--namespace", "hpo-system", *values)
+        [deploy] = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "Deployment"]
+        [container] = deploy["spec"]["template"]["spec"]["containers"]
+        return OperatorSettings.from_env({e["name"]: e["value"] for e in container["env"]})
+
+    default = settings().cluster_defaults()
+    assert default.kuberay_namespace == ""
+    assert default.kuberay_pod_labels == ("app.kubernetes.io/name=kuberay-operator",)
+    narrowed = settings("--set", "campaigns.kuberayOperator.namespace=ray-system",
+                        "--set", "campaigns.kuberayOperator.podLabels.team=ml").cluster_defaults()
+    assert narrowed.kuberay_namespace == "ray-system"
+    assert narrowed.kuberay_pod_labels == ("app.kubernetes.io/name=kuberay-operator", "team=ml")

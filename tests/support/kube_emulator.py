@@ -14,6 +14,7 @@ on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import itertools
 import json
@@ -125,6 +126,10 @@ class Emulator(kmock.KubernetesEmulator):
                         creationTimestamp=_now())
             if has_status:
                 data.pop("status", None)
+            if (resource.group, resource.plural) == ("", "secrets") and "stringData" in data:
+                encoded = {k: base64.b64encode(str(v).encode()).decode()
+                           for k, v in data.pop("stringData").items()}
+                data["data"] = {**(data.get("data") or {}), **encoded}  # as a server stores it
             if (resource.group, resource.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
                 self.register_crd(data)
         elif request.action == kmock.action.UPDATE and request.name:

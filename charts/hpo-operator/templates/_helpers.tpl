@@ -28,6 +28,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if .Values.watchNamespaces -}}{{ join "," .Values.watchNamespaces }}{{- else -}}{{ .Release.Namespace }}{{- end -}}
 {{- end -}}
 
+{{/* The KubeRay operator's pod labels as the operator's setting takes them: key=value,... */}}
+{{- define "hpo-operator.kuberayPodLabels" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := .Values.campaigns.kuberayOperator.podLabels -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{/* The operator's rules on campaign objects: only the verbs it uses. */}}
 {{- define "hpo-operator.appRules" -}}
 # Application: campaigns (kopf patches finalizers and its annotations; status via /status).
@@ -63,6 +72,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: [get, create, delete]
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
+  verbs: [get, create, delete]
+# Application: each campaign's Ray token (a Secret) and NetworkPolicy. `get` on Secrets tells
+# whether an existing one is the campaign's (the operator keeps only their metadata); no list or
+# watch. It adds little: the RayJobs the operator creates may already mount any Secret of their
+# namespace.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
   verbs: [get, create, delete]
 # Framework: Kubernetes Events for milestones and errors.
 - apiGroups: [""]

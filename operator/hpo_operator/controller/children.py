@@ -14,6 +14,7 @@ from .. import kube
 from ..campaign.spec import Campaign
 from ..kuberay import names
 from ..kuberay.render import build_objects
+from ..kuberay.security import new_token
 from .settings import OperatorSettings
 
 # The Provisioned condition's reason when the API refuses a child, by HTTP status (409 means it
@@ -43,7 +44,9 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
     """
     uid = body["metadata"].get("uid")
     created = []
-    for obj in build_objects(campaign, settings.cluster_defaults(), uid):
+    # A new token each time: it is used only if the Secret is missing (one that exists keeps the
+    # token its Ray cluster runs with).
+    for obj in build_objects(campaign, settings.cluster_defaults(), uid, token=new_token()):
         what = f"{obj['kind']} {obj['metadata']['name']}"
         try:
             if kube.create_if_absent(obj):
