@@ -9,6 +9,7 @@ Starting Ray dominates the cost, so the scenario runs once.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -69,6 +70,9 @@ class Lifecycle:
     events: list[dict[str, Any]]
     attempts: int
     metrics: str
+    driver_env: dict[str, str]
+    token: str
+    rayjob: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +98,15 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
     phase = wait_until(lambda: phase_is(cluster, "toy", "Succeeded", "Failed"), 180,
                        message="a final phase")
     seen.append(rayjobs(cluster))
+    secret = cluster.get_json("secret", "toy-ray-token") or {}
     yield Lifecycle(
         phase=phase, best_trial=json.loads(jsonpath(cluster, "toy", ".status.bestTrial")),
         status=(cluster.get_json("hpocampaign", "toy") or {}).get("status", {}),
         finished_before_kill=finished, journal=journal(log), rayjobs_seen=seen,
         events=events(cluster, "toy"), attempts=standin.attempts["default/toy-tune"],
-        metrics=operator.metrics())
+        metrics=operator.metrics(), driver_env=standin.pod_env["default/toy-tune"],
+        token=base64.b64decode(secret.get("data", {}).get("auth_token", "")).decode(),
+        rayjob=cluster.get_json("rayjob", "toy-tune") or {})
 
 
 def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -> None:
@@ -118,6 +125,14 @@ def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -
     assert record["entrypoint"] == "tests.support.trainables:Quadratic", record
     assert record["config"]["x"] == best["config"]["x"] and "ray" in record["versions"]
     assert record["image"]  # the driver is told its image
+
+
+def test_the_driver_ran_with_ray_token_auth_on(lifecycle: Lifecycle) -> None:
+    """The driver's local Ray required the campaign's token, which reached it only through the
+    Secret the operator made (the RayJob names the Secret, never the token)."""
+    assert len(lifecycle.token) >= 43
+    assert lifecycle.driver_env == {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": lifecycle.token}
+    assert lifecycle.token not in json.dumps(lifecycle.rayjob)
 
 
 def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifecycle) -> None:
@@ -176,6 +191,10 @@ def test_deleting_the_campaign_removes_its_children(cluster: EmulatedCluster,
     wait_until(lambda: "toy-tune" not in rayjobs(cluster), 30, message="the RayJob to go with it")
     assert cluster.get_json("configmap", "toy-progress") is None
     assert cluster.get_json("configmap", "toy-manifest") is None
+    for kind, name in [("secret", "toy-ray-token"), ("serviceaccount", "toy-driver"),
+                       ("role", "toy-driver"), ("rolebinding", "toy-driver"),
+                       ("networkpolicy", "toy-ray")]:
+        assert cluster.get_json(kind, name) is None, (kind, name)
 
 
 def test_invalid_campaign_ends_validation_failed_with_a_warning_event(

@@ -256,12 +256,14 @@ def _apply(namespace: str, name: str, old: CampaignStatus, new: CampaignStatus) 
         kube.patch_campaign_status(namespace, name, patch)
 
 
-def cleanup(namespace: str, name: str, metrics: Metrics,
+def cleanup(namespace: str, name: str, uid: str | None, metrics: Metrics,
             logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """Delete what the campaign object with this ``uid`` owns, and nothing else: an object that
+    only has a child's name is another's (provisioning refused to adopt it)."""
     # Under the campaign's lock: a sync in flight could otherwise re-create the RayJob just
     # deleted, or observe metrics just forgotten.
     with _locks.hold(namespace, name):
-        deleted = kube.delete_children(namespace, name)
+        deleted = kube.delete_children(namespace, name, uid)
         metrics.forget(namespace, name)
         _problems.forget(namespace, name)
     if deleted:

@@ -35,8 +35,6 @@ class OperatorSettings:
     """Ray version inside that image."""
     storage_path: str = ClusterDefaults.storage_path
     """Experiment directory in the Ray pods when a campaign sets no spec.storage.path."""
-    driver_service_account: str = ClusterDefaults.driver_service_account
-    """Service account of the Ray head pod, allowed to write the progress ConfigMap."""
     deadline_margin_seconds: int = ClusterDefaults.deadline_margin_seconds
     """Seconds added to spec.budget.timeLimit for the RayJob's activeDeadlineSeconds."""
     backoff_limit: int = ClusterDefaults.backoff_limit
@@ -47,6 +45,18 @@ class OperatorSettings:
     """Tune experiment-state save period in the driver; unset keeps Tune's automatic period."""
     run_as_user: int | None = None
     """A uid: the Ray pods meet the 'restricted' Pod Security Standard, running as this user."""
+    kuberay_namespace: str = ClusterDefaults.kuberay_namespace
+    """Namespace of the KubeRay operator, whose pods may reach each campaign's Ray dashboard (it
+    polls job status there); empty: any namespace."""
+    kuberay_pod_labels: tuple[str, ...] = ClusterDefaults.kuberay_pod_labels
+    """Labels (key=value, comma-separated) of the KubeRay operator's pods."""
+
+    def __post_init__(self) -> None:
+        try:
+            self.cluster_defaults()  # refused at start-up, not at each campaign
+        except ValueError as exc:
+            raise ConfigurationError(f"{PREFIX}KUBERAY_NAMESPACE, {PREFIX}KUBERAY_POD_LABELS: "
+                                     f"{exc}") from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
