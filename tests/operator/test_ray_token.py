@@ -28,7 +28,8 @@ from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.kuberay.render import build_objects
 from hpo_operator.kuberay.security import new_token
 
-from tests.support.cluster import free_port, wait_for
+from tests.support.poll import wait_until
+from tests.support.processes import free_port
 
 from .conftest import campaign_doc
 
@@ -145,7 +146,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         return ray_cluster.health_check(ray_cluster.env("head")).returncode == 0
 
     try:
-        wait_for(ready, 120, "the Ray head", every=1)
+        wait_until(ready, 120, interval=1, message="the Ray head")
         yield ray_cluster
     finally:
         stop_group(head)
@@ -185,7 +186,8 @@ def test_the_campaigns_driver_runs_code_and_a_worker_joins(cluster: Cluster) -> 
             assert done.returncode == 0 and marker.read_text() == "ran", done.stderr[-2000:]
             return "nodes 2" in done.stdout
 
-        wait_for(two_nodes, 120, "the worker to join with the campaign's token", every=2)
+        wait_until(two_nodes, 120, interval=2,
+                   message="the worker to join with the campaign's token")
     finally:
         stop_group(worker)
 
