@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import kopf
@@ -25,6 +26,7 @@ from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
 from . import reconcile
 from .children import ChildBlocked, ensure_children, owned
+from .liveness import driver_liveness
 from .metrics import Metrics
 from .settings import OperatorSettings
 
@@ -182,6 +184,7 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
             return old
         rayjob, blocked = _rayjob(body, campaign, old, settings)
         new = reconcile.fold(old, rayjob, _progress(body), campaign.spec.objective.mode)
+        new = driver_liveness(new, datetime.now(timezone.utc), settings.driver_stall_seconds)
         if blocked is not None:
             new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
         _apply(namespace, name, old, new)
