@@ -59,7 +59,7 @@ def test_scheduler_factory_maps_every_type():
                                      "reductionFactor": 3}))
     assert isinstance(asha, AsyncHyperBandScheduler) and asha._max_t == 9
     assert len(asha._brackets) == 1
-    ahb = make_scheduler(spec_with({"type": "async_hyperband", "maxT": 27}))
+    ahb = make_scheduler(spec_with({"type": "async_hyperband", "maxT": 27, "brackets": 3}))
     assert isinstance(ahb, AsyncHyperBandScheduler) and len(ahb._brackets) == 3
     assert isinstance(make_scheduler(spec_with({"type": "hyperband", "maxT": 9})),
                       HyperBandScheduler)
@@ -106,7 +106,10 @@ def test_checkpoints_only_when_asked_for_whatever_the_scheduler(scheduler):
 
 
 def test_the_iteration_limit_stops_trials():
-    assert stop_criteria(spec_with({"type": "asha", "maxT": 9})) == {"training_iteration": 9}
+    capped = spec_with({"type": "asha", "maxT": 9}, maxIterationsPerTrial=9)
+    assert stop_criteria(capped) == {"training_iteration": 9}
+    # ASHA stops trials at maxT itself (stopLastTrials), in its timeAttr, as in Ray Tune.
+    assert stop_criteria(spec_with({"type": "asha", "maxT": 9})) is None
 
 
 def test_random_search_seed_and_warm_start():

@@ -159,7 +159,7 @@ def _update_failures(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     ({"searchSpace": {"lr": {"type": "float", "max": 1}}}, "has(self.min)"),
     ({"searchSpace": {"c": {"type": "choice", "values": []}}}, "size(self.values) > 0"),
     ({"strategy": {"scheduler": {"type": "asha", "maxT": 5, "gracePeriod": 9}}},
-     "self.gracePeriod <= self.maxT"),
+     "double(self.gracePeriod) <= double(self.maxT)"),
 ])
 def test_cel_rules_reject_invalid_specs(overrides: dict[str, Any], rule: str) -> None:
     failures = _cel_failures(campaign_doc(**overrides))

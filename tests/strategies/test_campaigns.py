@@ -17,7 +17,8 @@ SMALL = {
     "async_hyperband": ({"type": "async_hyperband", "maxT": 4, "gracePeriod": 1,
                          "reductionFactor": 2, "brackets": 2}, RANDOM),
     "hyperband": ({"type": "hyperband", "maxT": 4, "reductionFactor": 2}, RANDOM),
-    "median": ({"type": "median", "gracePeriod": 1, "minSamplesRequired": 2}, RANDOM),
+    "median": ({"type": "median", "timeAttr": "training_iteration", "gracePeriod": 1,
+                "minSamplesRequired": 2}, RANDOM),
     "optuna-gp": ({"type": "fifo"}, {"type": "optuna", "sampler": "gp", "seed": 0,
                                      "nStartupTrials": 3,
                                      "pointsToEvaluate": [{"lr": OPTIMUM["lr"], "width": 37,
@@ -40,7 +41,8 @@ def test_strategy_runs_a_real_campaign(name, local_ray, tmp_path):
 
 
 def test_pb2_runs_and_reports_a_schedule(local_ray, tmp_path):
-    pb2 = {"type": "pb2", "perturbationInterval": 4, "quantileFraction": 0.5, "synch": True}
+    pb2 = {"type": "pb2", "timeAttr": "training_iteration", "perturbationInterval": 4,
+           "quantileFraction": 0.5, "synch": True}
     spec = step_decay_spec(pb2, seed=0)
     spec["searchSpace"] = {"lr": {"type": "float", "min": 1e-4, "max": 0.5}}
     spec["budget"]["maxIterationsPerTrial"] = 9  # two perturbation rounds are enough here

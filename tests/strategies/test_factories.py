@@ -35,7 +35,7 @@ def test_optuna_samplers_seed_and_warm_start():
                                                 "pointsToEvaluate": [point]}))
     assert isinstance(tpe, OptunaSearch) and tpe._points_to_evaluate == [point]
     assert type(tpe._sampler).__name__ == "TPESampler"
-    assert tpe._sampler._n_startup_trials == 2  # a third of 8 trials
+    assert tpe._sampler._n_startup_trials == 10  # Optuna's default, whatever the budget
     gp = make_searcher(spec({"type": "fifo"}, {"type": "optuna", "sampler": "gp",
                                                "nStartupTrials": 5}))
     assert type(gp._sampler).__name__ == "GPSampler" and gp._sampler._n_startup_trials == 5

@@ -45,14 +45,14 @@ def test_bohb_searcher_and_scheduler_go_together():
      "ever stopped early"),
     ({"type": "hyperband", "maxT": 2, "reductionFactor": 3}, "spec.strategy.scheduler.maxT",
      "single rung"),
-    ({"type": "median", "gracePeriod": 9}, "spec.strategy.scheduler.gracePeriod",
-     "iteration limit (9)"),
+    ({"type": "median", "timeAttr": "training_iteration", "gracePeriod": 9},
+     "spec.strategy.scheduler.gracePeriod", "iteration limit (9)"),
     ({"type": "median", "minSamplesRequired": 20}, "spec.strategy.scheduler.minSamplesRequired",
      "spec.budget.trials"),
-    ({"type": "pbt", "perturbationInterval": 9}, "spec.strategy.scheduler.perturbationInterval",
-     "never exploits"),
-    ({"type": "pb2", "perturbationInterval": 12}, "spec.strategy.scheduler.perturbationInterval",
-     "PB2 never exploits"),
+    ({"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 9},
+     "spec.strategy.scheduler.perturbationInterval", "never exploits"),
+    ({"type": "pb2", "timeAttr": "training_iteration", "perturbationInterval": 12},
+     "spec.strategy.scheduler.perturbationInterval", "PB2 never exploits"),
     ({"type": "pbt", "perturbationFactors": [1.2, 1.1]},
      "spec.strategy.scheduler.perturbationFactors", "one in (0, 1)"),
 ])
@@ -97,3 +97,24 @@ def test_valid_strategies_pass():
             assert set(found) == {"spec.strategy.scheduler.type"}
         else:
             assert found == {}, (scheduler, searcher, found)
+
+
+def spec_problems(spec) -> dict[str, str]:
+    try:
+        parse_campaign({"apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign",
+                        "metadata": {"name": "t"}, "spec": spec})
+    except ManifestError as exc:
+        return {p.path: p.message for p in exc.problems}
+    return {}
+
+
+def test_limits_are_compared_in_the_schedulers_time_attr():
+    # maxT in seconds is not an iteration count: no clash with the iteration cap.
+    assert problems({"type": "asha", "timeAttr": "time_total_s", "maxT": 600}) == {}
+    found = spec_problems(bowl_spec({"type": "asha", "maxT": 20}, {"type": "random"}, 8, 9))
+    assert "maxIterationsPerTrial (9)" in found["spec.strategy.scheduler.maxT"]
+    # PBT's default timeAttr is seconds: an interval of 9 s says nothing about 9 iterations.
+    assert problems({"type": "pbt", "perturbationInterval": 9}, space=ALGO) == {}
+    # Trials that run past maxT (stopLastTrials: false) need another limit.
+    found = problems({"type": "asha", "maxT": 9, "stopLastTrials": False})
+    assert "never end" in found["spec.budget.maxIterationsPerTrial"]

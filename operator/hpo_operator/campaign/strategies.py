@@ -13,28 +13,21 @@ from __future__ import annotations
 from typing import Any
 
 from . import registry
-from .rules import max_iterations
 from .searchspace import tune_domain
 from .spec import (
-    AshaScheduler,
-    BohbScheduler,
     BohbSearcher,
     CampaignSpec,
     ChoiceParam,
-    FifoScheduler,
     FloatParam,
     GridSearcher,
-    HyperBandScheduler,
     IntParam,
-    MedianStoppingScheduler,
     OptunaSearcher,
     Pb2Scheduler,
     PbtScheduler,
     PopulationScheduler,
     RandomSearcher,
 )
-
-TIME_ATTR = "training_iteration"
+from .tune_names import TRAINING_ITERATION
 
 # What to install for each optional strategy; the operator image installs none of them.
 INSTALL = {
@@ -65,44 +58,25 @@ def _need(module: str, what: str) -> None:
 
 
 def make_scheduler(spec: CampaignSpec) -> Any:
-    from ray.tune import schedulers
+    """The scheduler's Ray Tune class, given the manifest's fields as its arguments (PBT and PB2
+    as subclasses that log their lineage exactly, :mod:`.lineage`)."""
+    import importlib
 
     s = spec.strategy.scheduler
-    if isinstance(s, FifoScheduler):
-        return schedulers.FIFOScheduler()
-    if isinstance(s, AshaScheduler):  # also async_hyperband, a subclass
-        return schedulers.AsyncHyperBandScheduler(
-            time_attr=TIME_ATTR, max_t=s.max_t, grace_period=s.grace_period,
-            reduction_factor=s.reduction_factor, brackets=s.brackets)
-    if isinstance(s, BohbScheduler):  # before HyperBandScheduler, its base class
-        return schedulers.HyperBandForBOHB(
-            time_attr=TIME_ATTR, max_t=s.max_t, reduction_factor=s.reduction_factor)
-    if isinstance(s, HyperBandScheduler):
-        return schedulers.HyperBandScheduler(
-            time_attr=TIME_ATTR, max_t=s.max_t, reduction_factor=s.reduction_factor)
-    if isinstance(s, MedianStoppingScheduler):
-        return schedulers.MedianStoppingRule(
-            time_attr=TIME_ATTR, grace_period=s.grace_period,
-            min_samples_required=s.min_samples_required)
+    kwargs = s.tune_kwargs()
     if isinstance(s, PbtScheduler):
         from .lineage import LineagePBT
 
-        # log_config=True: Tune's policy logs, and the exact lineage that schedule.py reads.
-        return LineagePBT(
-            time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
-            hyperparam_mutations=pbt_mutations(spec), quantile_fraction=s.quantile_fraction,
-            resample_probability=s.resample_probability,
-            perturbation_factors=tuple(s.perturbation_factors),
-            custom_explore_fn=ClipToSpace(spec), synch=s.synch, log_config=True,
-            seed=population_seed(spec))
+        kwargs["perturbation_factors"] = tuple(s.perturbation_factors)  # Ray's type
+        return LineagePBT(**kwargs, hyperparam_mutations=pbt_mutations(spec),
+                          custom_explore_fn=ClipToSpace(spec), seed=population_seed(spec))
     if isinstance(s, Pb2Scheduler):
         _need("sklearn", "scheduler pb2")
         from .lineage import LineagePB2
 
-        return LineagePB2(time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
-                   hyperparam_bounds=pb2_bounds(spec), quantile_fraction=s.quantile_fraction,
-                   synch=s.synch, log_config=True, seed=population_seed(spec))
-    raise TypeError(f"unknown scheduler {s.type!r}")
+        return LineagePB2(**kwargs, hyperparam_bounds=pb2_bounds(spec), seed=population_seed(spec))
+    module, _, name = s.TUNE_CLASS.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)
 
 
 def population_seed(spec: CampaignSpec) -> int | None:
@@ -159,7 +133,7 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
         return BasicVariantGenerator(points_to_evaluate=points, random_state=s.seed,
                                      max_concurrent=spec.budget.max_concurrent_trials or 0)
     if isinstance(s, OptunaSearcher):
-        return _optuna(s, spec.budget.trials, points)
+        return _optuna(s, points)
     if isinstance(s, BohbSearcher):
         _need("hpbandster", "searcher bohb")
         _need("ConfigSpace", "searcher bohb")
@@ -169,12 +143,12 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
     return _registered(spec, s.type, points)
 
 
-def _optuna(s: OptunaSearcher, trials: int, points: list[dict[str, Any]] | None) -> Any:
+def _optuna(s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
     _need("optuna", "searcher optuna")
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
-    startup = s.startup_trials(trials)
+    startup = s.n_startup_trials
     if s.sampler == "gp":
         _need("torch", "sampler gp")
         sampler: Any = optuna.samplers.GPSampler(seed=s.seed, n_startup_trials=startup)
@@ -224,5 +198,7 @@ def checkpoints_to_keep(spec: CampaignSpec) -> int:
 
 
 def stop_criteria(spec: CampaignSpec) -> dict[str, int] | None:
-    limit = max_iterations(spec)
-    return None if limit is None else {TIME_ATTR: limit}
+    """RunConfig's ``stop``: the iteration cap. A scheduler's maxT is its own to enforce, in its
+    timeAttr (ASHA and HyperBand stop their last trials there, as in Ray Tune)."""
+    cap = spec.budget.max_iterations_per_trial
+    return None if cap is None else {TRAINING_ITERATION: cap}

@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from ..campaign.progress import CampaignTracker, CoalescingPublisher
-from ..campaign.rules import max_iterations
+from ..campaign.rules import trial_limits
 from ..campaign.spec import CampaignSpec
 from ..campaign.status import CampaignStatus, Phase
-from ..campaign.tune_names import PENDING, RUNNING, TERMINATED, UNFINISHED_STATES
+from ..campaign.tune_names import (
+    PENDING,
+    RUNNING,
+    TERMINATED,
+    TRAINING_ITERATION,
+    UNFINISHED_STATES,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +32,8 @@ logger = logging.getLogger(__name__)
 class CampaignProgress:
     def __init__(self, spec: CampaignSpec, publisher: CoalescingPublisher,
                  base: CampaignStatus) -> None:
-        self.tracker = CampaignTracker(spec.objective, max_iterations(spec))
+        self.tracker = CampaignTracker(spec.objective,
+                                       trial_limits(spec).get(TRAINING_ITERATION))
         self.publisher = publisher
         self.base = base  # what the tracker does not know: times, conditions, resumes
         self.searched = set(spec.search_space)

@@ -47,6 +47,7 @@ from .strategy import (
     Scheduler,
     Searcher,
     Strategy,
+    TuneScheduler,
 )
 from .units import parse_duration
 
@@ -58,7 +59,7 @@ __all__ = [
     "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
     "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "PopulationScheduler",
     "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Storage",
-    "Strategy", "Toleration", "Trainable", "infer_role", "parse_duration",
+    "Strategy", "Toleration", "Trainable", "TuneScheduler", "infer_role", "parse_duration",
 ]
 
 
