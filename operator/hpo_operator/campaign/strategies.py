@@ -58,10 +58,12 @@ def _need(module: str, what: str) -> None:
 
 
 def make_scheduler(spec: CampaignSpec) -> Any:
-    """The scheduler's Ray Tune class, given the manifest's fields as its arguments (PBT and PB2
-    as subclasses that log their lineage exactly, :mod:`.lineage`)."""
-    import importlib
+    """The scheduler's Ray Tune class, given the manifest's fields as its arguments.
 
+    ASHA, HyperBand and median stopping come as subclasses that note which trials they stop
+    early (:mod:`.stop_recording`), PBT and PB2 as subclasses that log their lineage exactly
+    (:mod:`.lineage`); each decides as Ray Tune's own class does.
+    """
     s = spec.strategy.scheduler
     kwargs = s.tune_kwargs()
     if isinstance(s, PbtScheduler):
@@ -75,8 +77,13 @@ def make_scheduler(spec: CampaignSpec) -> Any:
         from .lineage import LineagePB2
 
         return LineagePB2(**kwargs, hyperparam_bounds=pb2_bounds(spec), seed=population_seed(spec))
-    module, _, name = s.TUNE_CLASS.rpartition(".")
-    return getattr(importlib.import_module(module), name)(**kwargs)
+    if s.type == "fifo":
+        from ray.tune.schedulers import FIFOScheduler
+
+        return FIFOScheduler()
+    from .stop_recording import SCHEDULERS
+
+    return SCHEDULERS[s.type](**kwargs)
 
 
 def population_seed(spec: CampaignSpec) -> int | None:

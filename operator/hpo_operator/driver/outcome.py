@@ -13,7 +13,10 @@ from .events import CampaignProgress
 
 
 def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str) -> CampaignStatus:
-    """The final status: published to every sink and returned."""
+    """The final status: published to every sink and returned. Unless a rerun resumes the
+    campaign (interrupted), no trial is left running or waiting: they ended with it."""
+    if reason != INTERRUPTED:
+        progress.tracker.settle()
     progress.base.set_condition("Complete", True, reason, message)
     progress.base.message = message
     progress.base.completion_time = now_iso()
