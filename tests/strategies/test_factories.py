@@ -80,3 +80,36 @@ def test_missing_library_is_a_clear_error(monkeypatch):
 
 def test_space_has_every_kind():
     assert {p["type"] for p in BOWL_SPACE.values()} == {"float", "int", "choice"}
+
+
+def test_stop_criteria_are_mode_aware_and_combine_with_the_iteration_cap():
+    s = bowl_spec({"type": "fifo"}, {"type": "random"}, trials=8, iterations=9)
+    s["objective"]["target"] = 0.05
+    s["budget"]["stop"] = {"thresholds": [{"metric": "loss", "threshold": 0.1},
+                                          {"metric": "accuracy", "threshold": 0.9, "mode": "max"}],
+                           "atTarget": True}
+    stopper = strategies.stop_criteria(campaign("t", s).spec)
+    assert stopper("a", {"loss": 0.1, "training_iteration": 1})  # as good as the threshold
+    assert not stopper("a", {"loss": 0.11, "accuracy": 0.89, "training_iteration": 1})
+    assert stopper("a", {"loss": 0.5, "accuracy": 0.9, "training_iteration": 1})
+    assert stopper("a", {"loss": 0.5, "training_iteration": 9})  # the iteration cap
+    assert not stopper("a", {"loss": float("nan"), "training_iteration": 2})
+    assert not stopper.stop_all()
+    stopper("b", {"loss": 0.05, "training_iteration": 3})  # the target: every trial stops
+    assert stopper.stop_all()
+    del s["budget"]["stop"]
+    assert strategies.stop_criteria(campaign("t", s).spec) == {"training_iteration": 9}
+
+
+def test_checkpoints_ranked_by_a_score_follow_the_objective_unless_told():
+    def score(checkpoint: dict) -> dict:
+        s = bowl_spec({"type": "fifo"}, {"type": "random"}, trials=8, iterations=9)
+        s["checkpoint"] = checkpoint
+        return strategies.checkpoint_score(campaign("t", s).spec)
+
+    assert score({}) == {}
+    assert score({"scoreAttribute": "loss"}) == {"checkpoint_score_attribute": "loss",
+                                                 "checkpoint_score_order": "min"}
+    assert score({"scoreAttribute": "accuracy"})["checkpoint_score_order"] == "max"  # Ray's
+    assert score({"scoreAttribute": "loss", "scoreOrder": "max"})["checkpoint_score_order"] \
+        == "max"

@@ -118,3 +118,30 @@ def test_limits_are_compared_in_the_schedulers_time_attr():
     # Trials that run past maxT (stopLastTrials: false) need another limit.
     found = problems({"type": "asha", "maxT": 9, "stopLastTrials": False})
     assert "never end" in found["spec.budget.maxIterationsPerTrial"]
+
+
+def stop_problems(stop, target=None, checkpoint=None) -> dict[str, str]:
+    spec = bowl_spec({"type": "fifo"}, {"type": "random"}, 8, 9)
+    spec["budget"]["stop"] = stop
+    if target is not None:
+        spec["objective"]["target"] = target
+    if checkpoint is not None:
+        spec["checkpoint"] = checkpoint
+    return spec_problems(spec)
+
+
+def test_stop_criteria_say_which_way_is_better_and_need_a_target():
+    assert stop_problems({"thresholds": [{"metric": "loss", "threshold": 0.1}],
+                          "plateau": {"metricThreshold": 0.2}}) == {}
+    found = stop_problems({"thresholds": [{"metric": "accuracy", "threshold": 0.9}],
+                           "plateau": {"metric": "accuracy", "metricThreshold": 0.2},
+                           "atTarget": True})
+    assert "lower or higher" in found["spec.budget.stop.thresholds[0].mode"]
+    assert "metricThreshold" in found["spec.budget.stop.plateau.mode"]
+    assert "objective.target" in found["spec.budget.stop.atTarget"]
+    assert stop_problems({"atTarget": True}, target=0.1) == {}
+
+
+def test_checkpoints_are_ordered_by_their_score_attribute():
+    found = stop_problems({}, checkpoint={"scoreOrder": "min"})
+    assert "scoreAttribute" in found["spec.checkpoint.scoreOrder"]

@@ -101,6 +101,35 @@ def test_hyperband_counts_the_losers_of_its_halvings_as_stopped(local_ray, tmp_p
     assert_settled(status)
 
 
+def test_stop_criteria_end_trials_that_count_as_completed(local_ray, tmp_path):
+    """A threshold (loss <= 0.26: x = 0.3 at iteration 4), a plateau (flat from iteration 3:
+    three equal results at iteration 5) and the iteration cap (8) each end one trial."""
+    stop = {"thresholds": [{"metric": "loss", "threshold": 0.26}],
+            "plateau": {"std": 0.01, "numResults": 3, "gracePeriod": 3}}
+    points = [{"x": 0.3}, {"x": 0.9, "flat_after": 3}, {"x": 0.8}]
+    spec = shaped(points, {"type": "fifo"},
+                  {"maxConcurrentTrials": 2, "maxIterationsPerTrial": 8, "stop": stop})
+    status = run("stop-criteria", spec, tmp_path)
+    assert status.phase is Phase.SUCCEEDED, status.message
+    assert (status.trials.total, status.trials.completed, status.trials.stopped) == (3, 3, 0)
+    assert iterations_by_x(status) == {0.3: 4, 0.9: 5, 0.8: 8}
+    assert status.best_trial.iteration == 4
+
+
+def test_reaching_the_target_stops_the_campaign(local_ray, tmp_path):
+    """x = 0.3 reaches loss 0.1 at iteration 10; the trials after it never start."""
+    spec = shaped([{"x": 0.3}, {"x": 0.5}, {"x": 0.6}], {"type": "fifo"},
+                  {"maxConcurrentTrials": 1, "maxIterationsPerTrial": 30,
+                   "stop": {"atTarget": True}},
+                  objective={"metric": "loss", "mode": "min", "target": 0.1})
+    status = run("at-target", spec, tmp_path)
+    assert status.phase is Phase.SUCCEEDED, status.message
+    assert (status.trials.total, status.trials.completed) == (1, 1)
+    assert status.time_to_target_seconds is not None
+    assert 10 <= iterations_by_x(status)[0.3] <= 11  # one more step may be under way
+    assert_settled(status)
+
+
 def test_a_failed_campaign_leaves_no_trial_running(local_ray, tmp_path):
     """failFast: one trial raises while the other runs; Tune ends the other without a word."""
     points = [{"x": 0.9, "fail_at": 3, "step_seconds": 0.1}, {"x": 0.2, "step_seconds": 0.1}]
@@ -111,3 +140,21 @@ def test_a_failed_campaign_leaves_no_trial_running(local_ray, tmp_path):
     assert status.phase is Phase.FAILED and "failFast" in status.message
     assert status.trials.errored == 1 and status.trials.stopped == 0
     assert_settled(status)
+
+
+def test_pbt_trials_ended_by_a_stop_criterion_are_completed(local_ray, tmp_path):
+    """PBT never stops a trial itself: the cap and the threshold end them all as completed."""
+    from strategy_manifests import step_decay_spec
+
+    pbt = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 2}
+    spec = step_decay_spec(pbt, seed=0)
+    spec["strategy"]["searcher"]["pointsToEvaluate"] = [{"lr": lr} for lr in
+                                                        (0.1, 0.01, 0.001, 0.0001)]
+    spec["budget"]["maxIterationsPerTrial"] = 9
+    spec["budget"]["stop"] = {"thresholds": [{"metric": "loss", "threshold": 0.3}]}
+    status = run("pbt-stops", spec, tmp_path)
+    assert status.phase is Phase.SUCCEEDED, status.message
+    assert (status.trials.total, status.trials.completed, status.trials.stopped) == (4, 4, 0)
+    # lr 0.1 is the best from the start (0.7 per step: below 0.3 at iteration 4), so PBT never
+    # pauses it to exploit another: all its results are in its trial directory.
+    assert iterations_by_x(status, "lr")[0.1] == 4

@@ -27,6 +27,8 @@ def check_spec(spec: CampaignSpec) -> list[Problem]:
     return [
         *_grid_rules(spec),
         *scheduler_problems(spec),
+        *_stop_rules(spec),
+        *_checkpoint_rules(spec),
         *_trainable_config_rules(spec),
         *_warm_start_rules(spec),
     ]
@@ -41,6 +43,34 @@ def _grid_rules(spec: CampaignSpec) -> list[Problem]:
         for name, p in spec.search_space.items()
         if not isinstance(p, ChoiceParam)
     ]
+
+
+def _stop_rules(spec: CampaignSpec) -> list[Problem]:
+    stop, objective = spec.budget.stop, spec.objective
+    problems = [Problem(f"spec.budget.stop.thresholds[{i}].mode",
+                        f"is required for a metric other than the objective's "
+                        f"({objective.metric}): say whether lower or higher is better")
+                for i, t in enumerate(stop.thresholds)
+                if t.mode is None and t.metric != objective.metric]
+    plateau = stop.plateau
+    if plateau is not None and plateau.metric_threshold is not None and plateau.mode is None \
+            and plateau.metric not in (None, objective.metric):
+        problems.append(Problem("spec.budget.stop.plateau.mode",
+                                "is required with metricThreshold for a metric other than the "
+                                f"objective's ({objective.metric})"))
+    if stop.at_target and objective.target is None:
+        problems.append(Problem("spec.budget.stop.atTarget",
+                                "needs spec.objective.target: the value that ends the campaign"))
+    return problems
+
+
+def _checkpoint_rules(spec: CampaignSpec) -> list[Problem]:
+    checkpoint = spec.checkpoint
+    if checkpoint.score_order is not None and checkpoint.score_attribute is None:
+        return [Problem("spec.checkpoint.scoreOrder",
+                        "orders checkpoints by spec.checkpoint.scoreAttribute, which is not set",
+                        checkpoint.score_order)]
+    return []
 
 
 def _trainable_config_rules(spec: CampaignSpec) -> list[Problem]:

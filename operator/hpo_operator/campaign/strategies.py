@@ -204,8 +204,23 @@ def checkpoints_to_keep(spec: CampaignSpec) -> int:
     return spec.checkpoint.keep
 
 
-def stop_criteria(spec: CampaignSpec) -> dict[str, int] | None:
-    """RunConfig's ``stop``: the iteration cap. A scheduler's maxT is its own to enforce, in its
-    timeAttr (ASHA and HyperBand stop their last trials there, as in Ray Tune)."""
+def checkpoint_score(spec: CampaignSpec) -> dict[str, Any]:
+    """CheckpointConfig's ranking: ``checkpoint.scoreAttribute`` and its resolved order."""
+    c = spec.checkpoint
+    if c.score_attribute is None:
+        return {}
+    return {"checkpoint_score_attribute": c.score_attribute,
+            "checkpoint_score_order": c.resolved_score_order(spec.objective)}
+
+
+def stop_criteria(spec: CampaignSpec) -> Any:
+    """RunConfig's ``stop``: the iteration cap as Ray Tune's dict when it is the only criterion,
+    else one CombinedStopper of it, the metric thresholds, the plateau and the target."""
     cap = spec.budget.max_iterations_per_trial
-    return None if cap is None else {TRAINING_ITERATION: cap}
+    limits = {} if cap is None else {TRAINING_ITERATION: cap}
+    stop = spec.budget.stop
+    if not (stop.thresholds or stop.plateau or stop.at_target):
+        return limits or None
+    from .stoppers import combined_stopper
+
+    return combined_stopper(spec, limits)

@@ -29,6 +29,7 @@ from .params import (
     infer_role,
 )
 from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
+from .stopping import Plateau, Stop, Threshold
 from .strategy import (
     AshaScheduler,
     AsyncHyperBandScheduler,
@@ -57,9 +58,10 @@ __all__ = [
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
     "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "IntParam",
     "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
-    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "PopulationScheduler",
-    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Storage",
-    "Strategy", "Toleration", "Trainable", "TuneScheduler", "infer_role", "parse_duration",
+    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "Plateau", "PopulationScheduler",
+    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
+    "Storage", "Strategy", "Threshold", "Toleration", "Trainable", "TuneScheduler", "infer_role",
+    "parse_duration",
 ]
 
 
@@ -95,6 +97,8 @@ class Budget(SpecModel):
     max_iterations_per_trial: int | None = Field(
         default=None, ge=1, description="Stop every trial at this training iteration."
     )
+    stop: Stop = Field(default_factory=Stop, description="Stop criteria beside the iteration "
+                       "cap: metric thresholds and plateaus per trial, the target for the campaign.")
 
     @field_validator("time_limit", mode="before")
     @classmethod
@@ -118,6 +122,17 @@ class Checkpoint(SpecModel):
     )
     at_end: bool = False
     keep: int = Field(default=1, ge=1)
+    score_attribute: str | None = Field(
+        default=None, description="Rank checkpoints by this reported metric (Ray Tune's "
+        "checkpoint_score_attribute): keep the best, not the latest.")
+    score_order: Literal["min", "max"] | None = Field(
+        default=None, description="Whether a lower or higher scoreAttribute is better; default: "
+        "the objective's mode when scoreAttribute is the objective's metric, else max (Ray's).")
+
+    def resolved_score_order(self, objective: Objective) -> str:
+        if self.score_order is not None:
+            return self.score_order
+        return objective.mode if self.score_attribute == objective.metric else "max"
 
 
 class Runtime(SpecModel):
