@@ -78,6 +78,26 @@ def test_pbt_mutates_the_searched_algorithm_hyperparameters():
     assert isinstance(pbt, PopulationBasedTraining)
     assert set(pbt._hyperparam_mutations) == {"lr", "batch_size"}
     assert pbt._hyperparam_mutations["batch_size"] == [16, 32, 64]
+    assert pbt._custom_explore_fn is None  # Ray's explore: no clipping unless clipToRange
+
+
+def test_pbt_mutates_a_subset_and_starts_from_initial_values():
+    space = {"lr": {**SPACE["lr"], "initial": {"min": 1e-3, "max": 1e-2}},
+             "batch_size": {**SPACE["batch_size"], "mutate": False,
+                            "initial": {"values": [32]}}}
+    doc = manifest(searchSpace=space,
+                   strategy={"scheduler": {"type": "pbt", "perturbationInterval": 3,
+                                           "clipToRange": True}},
+                   budget={"trials": 4, "maxIterationsPerTrial": 12})
+    spec = parse_campaign(doc).spec
+    pbt = make_scheduler(spec)
+    assert set(pbt._hyperparam_mutations) == {"lr"}  # explore keeps batch_size as it starts
+    mutation = pbt._hyperparam_mutations["lr"]
+    assert (mutation.lower, mutation.upper) == (1e-4, 1e-1)  # explore's range: the whole range
+    start = param_space(spec)
+    assert (start["lr"].lower, start["lr"].upper) == (1e-3, 1e-2)  # starting values: initial
+    assert start["batch_size"].categories == [32]
+    assert pbt._custom_explore_fn({"lr": 0.5, "batch_size": 32})["lr"] == 0.1  # clipToRange
 
 
 def test_pbt_seed_defaults_to_the_searchers():

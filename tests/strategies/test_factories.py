@@ -61,8 +61,9 @@ def test_pbt_and_pb2_exploit_checkpoints_they_take_themselves():
                                                                "batch_size": [8, 64]}
 
 
-def test_pbt_explore_stays_in_the_declared_range():
-    clip = ClipToSpace(spec({"type": "pbt", "perturbationInterval": 3}, {"type": "random"}, LR))
+def test_pbt_explore_stays_in_the_declared_range_with_clip_to_range():
+    clip = ClipToSpace(spec({"type": "pbt", "perturbationInterval": 3, "clipToRange": True},
+                            {"type": "random"}, LR))
     assert clip({"lr": 0.3, "batch_size": 100}) == {"lr": 0.1, "batch_size": 64}
     assert clip({"lr": 1e-6, "batch_size": 3}) == {"lr": 1e-4, "batch_size": 8}
 

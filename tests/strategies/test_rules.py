@@ -99,6 +99,31 @@ def test_valid_strategies_pass():
             assert found == {}, (scheduler, searcher, found)
 
 
+def test_initial_values_and_mutate_belong_to_pbt_and_lie_in_the_range():
+    pbt = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 3}
+    narrowed = {"lr": {**ALGO["lr"], "initial": {"min": 1e-3, "max": 1e-2}},
+                "batch_size": {**ALGO["batch_size"], "mutate": False,
+                               "initial": {"values": [32]}}}
+    assert problems(pbt, space=narrowed) == {}
+    found = problems({"type": "asha", "maxT": 9}, space=narrowed)
+    assert "pbt and pb2 only" in found["spec.searchSpace.lr.initial"]
+    assert "pbt and pb2 only" in found["spec.searchSpace.batch_size.mutate"]
+    outside = {"lr": {**ALGO["lr"], "initial": {"min": 1e-3, "max": 0.5}},
+               "batch_size": {**ALGO["batch_size"], "initial": {"values": [64]}}}
+    found = problems(pbt, space=outside)
+    assert "outside the parameter's range" in found["spec.searchSpace.lr.initial.max"]
+    assert "outside" in found["spec.searchSpace.batch_size.initial.values[0]"]
+    frozen = {k: {**v, "mutate": False} for k, v in ALGO.items()}
+    found = problems(pbt, space=frozen)
+    assert "at least one hyperparameter to mutate" in found["spec.searchSpace"]
+
+
+def test_pb2_may_keep_a_choice_it_does_not_mutate():
+    pb2 = {"type": "pb2", "timeAttr": "training_iteration", "perturbationInterval": 3}
+    space = {"lr": ALGO["lr"], "batch_size": {**ALGO["batch_size"], "mutate": False}}
+    assert problems(pb2, space=space) == {}
+
+
 def spec_problems(spec) -> dict[str, str]:
     try:
         parse_campaign({"apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign",

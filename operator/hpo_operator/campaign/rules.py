@@ -16,8 +16,10 @@ from .spec import (
     ChoiceParam,
     FloatParam,
     GridSearcher,
+    InitialValues,
     IntParam,
     Param,
+    PopulationScheduler,
 )
 
 __all__ = ["Problem", "check_spec", "trial_limits"]
@@ -26,6 +28,7 @@ __all__ = ["Problem", "check_spec", "trial_limits"]
 def check_spec(spec: CampaignSpec) -> list[Problem]:
     return [
         *_grid_rules(spec),
+        *_population_field_rules(spec),
         *scheduler_problems(spec),
         *_stop_rules(spec),
         *_checkpoint_rules(spec),
@@ -43,6 +46,40 @@ def _grid_rules(spec: CampaignSpec) -> list[Problem]:
         for name, p in spec.search_space.items()
         if not isinstance(p, ChoiceParam)
     ]
+
+
+def _population_field_rules(spec: CampaignSpec) -> list[Problem]:
+    """``initial`` and ``mutate`` are PBT/PB2 settings; starting values lie in the range."""
+    population = isinstance(spec.strategy.scheduler, PopulationScheduler)
+    problems: list[Problem] = []
+    for name, param in spec.search_space.items():
+        base = f"spec.searchSpace.{name}"
+        for field, value in (("initial", param.initial), ("mutate", param.mutate)):
+            if not population and field in param.model_fields_set:
+                problems.append(Problem(
+                    f"{base}.{field}", f"applies to schedulers pbt and pb2 only, not "
+                    f"{spec.strategy.scheduler.type}", value if field == "mutate" else None))
+        if population and param.initial is not None:
+            problems += _initial_rules(f"{base}.initial", param, param.initial)
+    return problems
+
+
+def _initial_rules(path: str, param: Param, initial: InitialValues) -> list[Problem]:
+    if initial.values is not None:
+        return [Problem(f"{path}.values[{i}]", "is outside the parameter's range", v)
+                for i, v in enumerate(initial.values) if not _within(param, v)]
+    if isinstance(param, ChoiceParam):
+        return [Problem(path, "a choice starts from some of its values: give initial.values")]
+    assert initial.min is not None and initial.max is not None
+    problems = [Problem(f"{path}.{end}", f"is outside the parameter's range "
+                        f"[{param.min:g}, {param.max:g}]", value)
+                for end, value in (("min", initial.min), ("max", initial.max))
+                if not param.min <= value <= param.max]
+    if isinstance(param, IntParam):
+        problems += [Problem(f"{path}.{end}", "must be an integer for an int parameter", value)
+                     for end, value in (("min", initial.min), ("max", initial.max))
+                     if not float(value).is_integer()]
+    return problems
 
 
 def _stop_rules(spec: CampaignSpec) -> list[Problem]:

@@ -69,11 +69,15 @@ def _pbt_rules(spec: CampaignSpec) -> list[Problem]:
                 "which kind it is: set role: algorithm if it only affects the learning process "
                 "(learning rate, momentum, batch size), or move it to spec.trainable.config",
             ))
-        if kind == "PB2" and isinstance(param, ChoiceParam):
+        if kind == "PB2" and isinstance(param, ChoiceParam) and param.mutate:
             problems.append(Problem(
                 f"spec.searchSpace.{name}.type",
                 "PB2 explores numeric bounds with a Gaussian-process bandit: use a float or int "
-                "range (or pbt, which also mutates choices)", param.type))
+                "range, mutate: false (or pbt, which also mutates choices)", param.type))
+    if not any(p.mutate for p in spec.search_space.values()):
+        problems.append(Problem("spec.searchSpace",
+                                f"{kind} needs at least one hyperparameter to mutate: every one "
+                                "has mutate: false"))
     if not isinstance(spec.strategy.searcher, RandomSearcher):
         problems.append(Problem("spec.strategy.searcher.type",
                                 f"{kind} explores by itself; use searcher type random",

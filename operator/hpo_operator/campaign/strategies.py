@@ -71,7 +71,8 @@ def make_scheduler(spec: CampaignSpec) -> Any:
 
         kwargs["perturbation_factors"] = tuple(s.perturbation_factors)  # Ray's type
         return LineagePBT(**kwargs, hyperparam_mutations=pbt_mutations(spec),
-                          custom_explore_fn=ClipToSpace(spec), seed=population_seed(spec))
+                          custom_explore_fn=ClipToSpace(spec) if s.clip_to_range else None,
+                          seed=population_seed(spec))
     if isinstance(s, Pb2Scheduler):
         _need("sklearn", "scheduler pb2")
         from .lineage import LineagePB2
@@ -94,19 +95,21 @@ def population_seed(spec: CampaignSpec) -> int | None:
 
 
 def pbt_mutations(spec: CampaignSpec) -> dict[str, Any]:
-    """What PBT may change: every searched hyperparameter (validation allows algorithm ones)."""
+    """What PBT may change: the searched hyperparameters but those with ``mutate: false``, each
+    over its whole range (validation allows algorithm ones only)."""
     return {name: list(p.values) if isinstance(p, ChoiceParam) else tune_domain(p)
-            for name, p in spec.search_space.items()}
+            for name, p in spec.search_space.items() if p.mutate}
 
 
 def pb2_bounds(spec: CampaignSpec) -> dict[str, list[float]]:
-    """PB2's GP bandit works on numeric ranges (validation rejects choices for pb2)."""
+    """PB2's GP bandit works on numeric ranges (validation rejects mutated choices for pb2)."""
     return {name: [p.min, p.max] for name, p in spec.search_space.items()
-            if isinstance(p, (FloatParam, IntParam))}
+            if isinstance(p, (FloatParam, IntParam)) and p.mutate}
 
 
 class ClipToSpace:
-    """PBT's explore multiplies numbers by a factor without bounds: keep them in the declared range.
+    """``clipToRange``: PBT's explore multiplies numbers by a factor without bounds (as Ray Tune
+    does by default); this keeps them in the declared range.
 
     A class, not a closure, so the scheduler pickles with the experiment state.
     """

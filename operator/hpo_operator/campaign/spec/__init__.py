@@ -24,6 +24,7 @@ from .params import (
     ChoiceValue,
     FloatParam,
     HyperparameterRole,
+    InitialValues,
     IntParam,
     Param,
     infer_role,
@@ -56,7 +57,7 @@ __all__ = [
     "API_VERSION", "KIND", "AshaScheduler", "AsyncHyperBandScheduler", "BohbScheduler",
     "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
-    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "IntParam",
+    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "InitialValues", "IntParam",
     "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
     "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "Plateau", "PopulationScheduler",
     "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
@@ -98,7 +99,7 @@ class Budget(SpecModel):
         default=None, ge=1, description="Stop every trial at this training iteration."
     )
     stop: Stop = Field(default_factory=Stop, description="Stop criteria beside the iteration "
-                       "cap: metric thresholds and plateaus per trial, the target for the campaign.")
+                       "cap: metric thresholds and plateaus per trial, the campaign's target.")
 
     @field_validator("time_limit", mode="before")
     @classmethod

@@ -126,6 +126,7 @@ class PbtScheduler(PopulationScheduler):
     """Population based training: exploit better trials' checkpoints, explore their config."""
 
     TUNE_CLASS = "ray.tune.schedulers.PopulationBasedTraining"
+    OURS = ("seed", "clip_to_range")
     type: Literal["pbt"]
     burn_in_period: float = Field(default=0.0, ge=0,
                                   description="No exploit before this time (in timeAttr).")
@@ -134,6 +135,9 @@ class PbtScheduler(PopulationScheduler):
         default_factory=lambda: [1.2, 0.8], min_length=2, max_length=2,
         description="Explore multiplies a float or int by one of these: one above 1, one below. "
         "Wider factors (e.g. [3, 0.33]) let PBT follow a learning rate across decades.")
+    clip_to_range: bool = Field(
+        default=False, description="Keep explored values inside each hyperparameter's min..max "
+        "(Ray Tune's explore does not: a value multiplied past a bound stays there).")
 
     @field_validator("perturbation_factors")
     @classmethod
