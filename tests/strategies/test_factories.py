@@ -24,6 +24,8 @@ LR = {"lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True},
 
 def spec(scheduler, searcher, space=None):
     s = bowl_spec(scheduler, searcher, trials=8, iterations=9)
+    if scheduler["type"] in ("pbt", "pb2"):  # the population exists at once
+        del s["budget"]["maxConcurrentTrials"]
     if space:
         s["searchSpace"] = space
     return campaign("t", s).spec

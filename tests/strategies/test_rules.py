@@ -11,8 +11,13 @@ ALGO = {"lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True},
         "batch_size": {"type": "choice", "values": [16, 32]}}
 
 
-def problems(scheduler, searcher=None, trials=8, iterations=9, space=None) -> dict[str, str]:
+def problems(scheduler, searcher=None, trials=8, iterations=9, space=None,
+             cap: int | None = 2) -> dict[str, str]:
     spec = bowl_spec(scheduler, searcher or {"type": "random"}, trials, iterations)
+    if cap is None:
+        del spec["budget"]["maxConcurrentTrials"]
+    else:
+        spec["budget"]["maxConcurrentTrials"] = cap
     if searcher is None:
         del spec["strategy"]["searcher"]
     if scheduler is None:
@@ -99,29 +104,41 @@ def test_valid_strategies_pass():
             assert found == {}, (scheduler, searcher, found)
 
 
+def test_limits_are_compared_in_the_schedulers_time_attr():
+    # maxT in seconds is not an iteration count: no clash with the iteration cap.
+    assert problems({"type": "asha", "timeAttr": "time_total_s", "maxT": 600}) == {}
+    found = spec_problems(bowl_spec({"type": "asha", "maxT": 20}, {"type": "random"}, 8, 9))
+    assert "maxIterationsPerTrial (9)" in found["spec.strategy.scheduler.maxT"]
+    # PBT's default timeAttr is seconds: an interval of 9 s says nothing about 9 iterations.
+    assert problems({"type": "pbt", "perturbationInterval": 9}, space=ALGO, cap=None) == {}
+    # Trials that run past maxT (stopLastTrials: false) need another limit.
+    found = problems({"type": "asha", "maxT": 9, "stopLastTrials": False})
+    assert "never end" in found["spec.budget.maxIterationsPerTrial"]
+
+
 def test_initial_values_and_mutate_belong_to_pbt_and_lie_in_the_range():
     pbt = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 3}
     narrowed = {"lr": {**ALGO["lr"], "initial": {"min": 1e-3, "max": 1e-2}},
                 "batch_size": {**ALGO["batch_size"], "mutate": False,
                                "initial": {"values": [32]}}}
-    assert problems(pbt, space=narrowed) == {}
+    assert problems(pbt, space=narrowed, cap=None) == {}
     found = problems({"type": "asha", "maxT": 9}, space=narrowed)
     assert "pbt and pb2 only" in found["spec.searchSpace.lr.initial"]
     assert "pbt and pb2 only" in found["spec.searchSpace.batch_size.mutate"]
     outside = {"lr": {**ALGO["lr"], "initial": {"min": 1e-3, "max": 0.5}},
                "batch_size": {**ALGO["batch_size"], "initial": {"values": [64]}}}
-    found = problems(pbt, space=outside)
+    found = problems(pbt, space=outside, cap=None)
     assert "outside the parameter's range" in found["spec.searchSpace.lr.initial.max"]
     assert "outside" in found["spec.searchSpace.batch_size.initial.values[0]"]
     frozen = {k: {**v, "mutate": False} for k, v in ALGO.items()}
-    found = problems(pbt, space=frozen)
-    assert "at least one hyperparameter to mutate" in found["spec.searchSpace"]
+    assert "at least one hyperparameter to mutate" in problems(pbt, space=frozen,
+                                                               cap=None)["spec.searchSpace"]
 
 
 def test_pb2_may_keep_a_choice_it_does_not_mutate():
     pb2 = {"type": "pb2", "timeAttr": "training_iteration", "perturbationInterval": 3}
     space = {"lr": ALGO["lr"], "batch_size": {**ALGO["batch_size"], "mutate": False}}
-    assert problems(pb2, space=space) == {}
+    assert problems(pb2, space=space, cap=None) == {}
 
 
 def spec_problems(spec) -> dict[str, str]:
@@ -131,18 +148,6 @@ def spec_problems(spec) -> dict[str, str]:
     except ManifestError as exc:
         return {p.path: p.message for p in exc.problems}
     return {}
-
-
-def test_limits_are_compared_in_the_schedulers_time_attr():
-    # maxT in seconds is not an iteration count: no clash with the iteration cap.
-    assert problems({"type": "asha", "timeAttr": "time_total_s", "maxT": 600}) == {}
-    found = spec_problems(bowl_spec({"type": "asha", "maxT": 20}, {"type": "random"}, 8, 9))
-    assert "maxIterationsPerTrial (9)" in found["spec.strategy.scheduler.maxT"]
-    # PBT's default timeAttr is seconds: an interval of 9 s says nothing about 9 iterations.
-    assert problems({"type": "pbt", "perturbationInterval": 9}, space=ALGO) == {}
-    # Trials that run past maxT (stopLastTrials: false) need another limit.
-    found = problems({"type": "asha", "maxT": 9, "stopLastTrials": False})
-    assert "never end" in found["spec.budget.maxIterationsPerTrial"]
 
 
 def stop_problems(stop, target=None, checkpoint=None) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .problem import Problem
-from .scheduler_rules import scheduler_problems, trial_limits
+from .scheduler_rules import scheduler_problems, total_trials, trial_limits
 from .spec import (
     CampaignSpec,
     ChoiceParam,
@@ -22,7 +22,7 @@ from .spec import (
     PopulationScheduler,
 )
 
-__all__ = ["Problem", "check_spec", "trial_limits"]
+__all__ = ["Problem", "check_spec", "total_trials", "trial_limits"]
 
 
 def check_spec(spec: CampaignSpec) -> list[Problem]:

@@ -1,5 +1,5 @@
-"""The rules of the strategy: scheduler settings against the budget and against the searcher.
-Part of :func:`.rules.check_spec`; no Ray.
+"""The rules of the strategy: scheduler settings against the budget, against the searcher and
+against how Ray Tune creates trials. Part of :func:`.rules.check_spec`; no Ray.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from .spec import (
     BohbSearcher,
     CampaignSpec,
     ChoiceParam,
+    GridSearcher,
     HyperBandScheduler,
     MedianStoppingScheduler,
     OptunaSearcher,
@@ -36,8 +37,41 @@ def trial_limits(spec: CampaignSpec) -> dict[str, float]:
     return limits
 
 
+def total_trials(spec: CampaignSpec) -> int:
+    """The trials Tune creates: ``budget.trials``, times the grid's size for a grid search."""
+    if not isinstance(spec.strategy.searcher, GridSearcher):
+        return spec.budget.trials
+    return spec.budget.trials * math.prod(len(p.values) for p in spec.search_space.values()
+                                          if isinstance(p, ChoiceParam))
+
+
+def hyperband_trials_needed(max_t: int, eta: float, trials: int) -> int:
+    """How many trials must exist together for synchronous HyperBand to halve full brackets.
+
+    Ray Tune's HyperBandScheduler puts trials, in the order they are created, into brackets
+    s = 0, 1, ... of ``ceil(s_max_1 / (s + 1) * eta**s)`` trials each (skipping those whose first
+    rung ``int(max_t * eta**-s)`` is 0; a new band after ``s_max_1`` brackets). Bracket s > 0
+    pauses its trials at each rung and halves once every *live* trial in it has reached the rung,
+    so its trials must all exist by then: the answer is the position of the last trial placed in
+    a bracket that halves (brackets s = 0 run their trials to maxT).
+    """
+    s_max_1 = int(round(math.log(max_t) / math.log(eta))) + 1
+    placed = needed = 0
+    s = 0
+    while placed < trials:
+        if s == s_max_1:  # the band is full: a new one starts at s = 0
+            s = 0
+        if int(max_t * eta ** (-s)) > 0:
+            placed = min(trials, placed + math.ceil(s_max_1 / (s + 1) * eta ** s))
+            if s > 0:
+                needed = placed
+        s += 1
+    return needed
+
+
 def scheduler_problems(spec: CampaignSpec) -> list[Problem]:
-    return [*_pbt_rules(spec), *_scheduler_budget_rules(spec), *_strategy_rules(spec)]
+    return [*_pbt_rules(spec), *_scheduler_budget_rules(spec), *_strategy_rules(spec),
+            *_concurrency_rules(spec)]
 
 
 def _limit_words(attr: str, limit: float) -> str:
@@ -176,4 +210,37 @@ def _asha_brackets(scheduler: AshaScheduler) -> list[Problem]:
             f"only {useful} bracket(s) have a rung below maxT ({top}) with gracePeriod {g} "
             f"and reductionFactor {eta:g}: the others would run every trial to maxT",
             scheduler.brackets)]
+    return []
+
+
+_LAZY = ("Ray Tune creates trials only as budget.maxConcurrentTrials allows and counts paused "
+         "trials against it")
+_INSTEAD = "or leave budget.maxConcurrentTrials out and limit parallelism with spec.resources.perTrial"
+
+
+def _concurrency_rules(spec: CampaignSpec) -> list[Problem]:
+    """Schedulers that pause trials to compare them need those trials to exist together."""
+    cap, scheduler = spec.budget.max_concurrent_trials, spec.strategy.scheduler
+    if cap is None:
+        return []
+    trials = total_trials(spec)
+    if isinstance(scheduler, PopulationScheduler) and cap < trials:
+        kind = "PB2" if isinstance(scheduler, Pb2Scheduler) else "PBT"
+        return [Problem(
+            "spec.budget.maxConcurrentTrials",
+            f"{kind} needs its whole population ({trials} trials, spec.budget.trials) at once: "
+            f"{_LAZY}, so a cap of {cap} splits the population into batches that never exploit "
+            f"each other. Set budget.maxConcurrentTrials to at least {trials}, {_INSTEAD}", cap)]
+    # HyperBand for BOHB tells its searcher about pauses, which then frees their places.
+    if type(scheduler) is HyperBandScheduler:
+        needed = hyperband_trials_needed(scheduler.max_t, scheduler.reduction_factor, trials)
+        if cap < needed:
+            return [Problem(
+                "spec.budget.maxConcurrentTrials",
+                "synchronous HyperBand halves a bracket once every trial in it has reached the "
+                f"rung, and {_LAZY}: with a cap of {cap}, brackets halve before their trials "
+                f"exist and stop few or none. With maxT {scheduler.max_t}, reductionFactor "
+                f"{scheduler.reduction_factor:g} and {trials} trials, the brackets that halve "
+                f"hold the first {needed} trials: set budget.maxConcurrentTrials to at least "
+                f"{needed}, {_INSTEAD}", cap)]
     return []
