@@ -62,9 +62,12 @@ def strategies(seed: int, max_t: int = MAX_T) -> dict[str, dict]:
         "ASHA/BO": {"strategy": {"scheduler": asha,
                                  "searcher": {"type": "dragonfly", "seed": seed}}},
         # PBT mutates algorithm hyperparameters only: the architecture is fixed mid-range.
-        "PBT": {"strategy": {"scheduler": {"type": "pbt", "perturbationInterval": 3},
+        "PBT": {"strategy": {"scheduler": {"type": "pbt", "timeAttr": "training_iteration",
+                                           "perturbationInterval": 3},
                              "searcher": {"type": "random", "seed": seed}},
-                "budget": {"trials": 4, "maxIterationsPerTrial": 4 * max_t},
+                # The whole population at once: a smaller cap would run it in batches.
+                "budget": {"trials": 4, "maxConcurrentTrials": 4,
+                           "maxIterationsPerTrial": 4 * max_t},
                 "searchSpace": {k: SPACE[k] for k in ("lr", "batch_size")},
                 "config": {"atom_embedding_size": 32, "num_graph_conv_layers": 2,
                            "fc_feat_size": 64, "num_fc_layers": 2}},
