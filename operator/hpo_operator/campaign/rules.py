@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .shown import quote
 from .spec import (
     AshaScheduler,
     BohbScheduler,
@@ -38,7 +39,7 @@ class Problem:
     value: Any = None
 
     def __str__(self) -> str:
-        shown = "" if self.value is None else f" (got {self.value!r})"
+        shown = "" if self.value is None else f" (got {quote(self.value)})"
         return f"{self.path}: {self.message}{shown}"
 
 

@@ -7,7 +7,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from ..shown import quote
+from . import bounds
 from .base import SpecModel
+from .values import ScalarValue
 
 HyperparameterRole = Literal["algorithm", "model"]
 
@@ -22,10 +25,13 @@ class _Param(SpecModel):
     )
 
 
+_MAGNITUDE = bounds.MAX_PARAMETER_MAGNITUDE
+
+
 class FloatParam(_Param):
     type: Literal["float"]
-    min: float
-    max: float
+    min: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
+    max: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
 
     @model_validator(mode="after")
@@ -36,8 +42,8 @@ class FloatParam(_Param):
 
 class IntParam(_Param):
     type: Literal["int"]
-    min: int
-    max: int
+    min: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
+    max: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
 
     @model_validator(mode="after")
@@ -46,12 +52,12 @@ class IntParam(_Param):
         return self
 
 
-ChoiceValue = Union[bool, int, float, str]
+ChoiceValue = ScalarValue
 
 
 class ChoiceParam(_Param):
     type: Literal["choice"]
-    values: list[ChoiceValue]
+    values: list[ChoiceValue] = Field(max_length=bounds.MAX_CHOICES)
 
     @field_validator("values")
     @classmethod
@@ -61,7 +67,7 @@ class ChoiceParam(_Param):
         seen: list[ChoiceValue] = []
         for v in values:
             if v in seen:
-                raise ValueError(f"duplicate value {v!r}")
+                raise ValueError(f"duplicate value {quote(v)}")
             seen.append(v)
         return values
 

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from . import bounds
 from .base import SpecModel
+from .values import ScalarValue
+
+_ITERATIONS = bounds.MAX_ITERATIONS
+Seed = Annotated[int, Field(ge=0, le=bounds.MAX_SEED)]
+Factor = Annotated[float, Field(gt=0, le=bounds.MAX_PERTURBATION_FACTOR)]
 
 
 class FifoScheduler(SpecModel):
@@ -24,25 +30,28 @@ class AshaScheduler(SpecModel):
     """Asynchronous successive halving (the guide's default)."""
 
     type: Literal["asha"]
-    max_t: int = Field(default=50, ge=1, description="Iterations a trial may reach at most.")
-    grace_period: int = Field(default=1, ge=1, description="Iterations before a trial may stop.")
-    reduction_factor: float = Field(default=3, gt=1, description="Keep the top 1/eta per rung.")
-    brackets: int = Field(default=1, ge=1)
+    max_t: int = Field(default=50, ge=1, le=_ITERATIONS,
+                       description="Iterations a trial may reach at most.")
+    grace_period: int = Field(default=1, ge=1, le=_ITERATIONS,
+                              description="Iterations before a trial may stop.")
+    reduction_factor: float = Field(default=3, gt=1, le=bounds.MAX_REDUCTION_FACTOR,
+                                    description="Keep the top 1/eta per rung.")
+    brackets: int = Field(default=1, ge=1, le=bounds.MAX_BRACKETS)
 
 
 class AsyncHyperBandScheduler(AshaScheduler):
     """Asynchronous HyperBand: ASHA over several brackets."""
 
     type: Literal["async_hyperband"]  # type: ignore[assignment]
-    brackets: int = Field(default=3, ge=1)
+    brackets: int = Field(default=3, ge=1, le=bounds.MAX_BRACKETS)
 
 
 class HyperBandScheduler(SpecModel):
     """Synchronous HyperBand."""
 
     type: Literal["hyperband"]
-    max_t: int = Field(default=50, ge=1)
-    reduction_factor: float = Field(default=3, gt=1)
+    max_t: int = Field(default=50, ge=1, le=_ITERATIONS)
+    reduction_factor: float = Field(default=3, gt=1, le=bounds.MAX_REDUCTION_FACTOR)
 
 
 class BohbScheduler(HyperBandScheduler):
@@ -53,20 +62,21 @@ class BohbScheduler(HyperBandScheduler):
 
 class MedianStoppingScheduler(SpecModel):
     type: Literal["median"]
-    grace_period: int = Field(default=1, ge=1)
-    min_samples_required: int = Field(default=3, ge=1)
+    grace_period: int = Field(default=1, ge=1, le=_ITERATIONS)
+    min_samples_required: int = Field(default=3, ge=1, le=bounds.MAX_TRIALS)
 
 
 class PopulationScheduler(SpecModel):
     """What PBT and PB2 share: a population that exploits its best members' checkpoints."""
 
-    perturbation_interval: int = Field(default=4, ge=1, description="Iterations between exploits.")
+    perturbation_interval: int = Field(default=4, ge=1, le=_ITERATIONS,
+                                       description="Iterations between exploits.")
     quantile_fraction: float = Field(default=0.25, gt=0, le=0.5)
     synch: bool = Field(
         default=False,
         description="Exploit only when every trial has reached the same iteration: fair "
         "comparisons when trials run at uneven speeds, at the cost of pausing them all.")
-    seed: int | None = Field(
+    seed: Seed | None = Field(
         default=None,
         description="Seeds the exploit and explore draws (default: the searcher's seed). With "
         "synch, the same seed and the same trial results make the same exploits.")
@@ -77,7 +87,7 @@ class PbtScheduler(PopulationScheduler):
 
     type: Literal["pbt"]
     resample_probability: float = Field(default=0.25, ge=0, le=1)
-    perturbation_factors: list[float] = Field(
+    perturbation_factors: list[Factor] = Field(
         default_factory=lambda: [1.2, 0.8], min_length=2, max_length=2,
         description="Explore multiplies a float or int by one of these: one above 1, one below. "
         "Wider factors (e.g. [3, 0.33]) let PBT follow a learning rate across decades.")
@@ -104,14 +114,19 @@ Scheduler = Annotated[
 ]
 
 
+Point = Annotated[dict[Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH)], ScalarValue],
+                  Field(max_length=bounds.MAX_PARAMETERS)]
+
+
 class _WarmStart(SpecModel):
-    points_to_evaluate: list[dict[str, Any]] = Field(
-        default_factory=list, description="Known configurations tried first (warm start).")
+    points_to_evaluate: list[Point] = Field(
+        default_factory=list, max_length=bounds.MAX_WARM_START_POINTS,
+        description="Known configurations tried first (warm start).")
 
 
 class RandomSearcher(_WarmStart):
     type: Literal["random"]
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class GridSearcher(SpecModel):
@@ -125,9 +140,9 @@ class OptunaSearcher(_WarmStart):
 
     type: Literal["optuna"]
     sampler: Literal["tpe", "gp"] = "tpe"
-    seed: int | None = None
+    seed: Seed | None = None
     n_startup_trials: int | None = Field(
-        default=None, ge=1,
+        default=None, ge=1, le=bounds.MAX_TRIALS,
         description="Random trials before the model takes over; default: a third of "
         "spec.budget.trials, at most 10 (Optuna's own default).")
 
@@ -142,14 +157,14 @@ class BohbSearcher(_WarmStart):
     """BOHB's model-based sampling (TuneBOHB); runs with scheduler type bohb."""
 
     type: Literal["bohb"]
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class DragonflySearcher(_WarmStart):
     """Dragonfly's GP bandit over int, float and discrete parameters together (the guide's BO)."""
 
     type: Literal["dragonfly"]
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 Searcher = Annotated[
