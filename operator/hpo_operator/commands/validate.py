@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import load_or_report
+from . import INVALID_MANIFEST, load_or_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,4 +25,4 @@ def validate(args: argparse.Namespace) -> int:
         print(f"{path}: valid HPOCampaign {campaign.metadata.name!r}: "
               f"{len(s.search_space)} hyperparameters, {s.strategy.scheduler.type}/"
               f"{s.strategy.searcher.type}, {s.budget.trials} trials")
-    return 1 if failed else 0
+    return INVALID_MANIFEST if failed else 0
