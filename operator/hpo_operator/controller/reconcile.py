@@ -27,6 +27,8 @@ _DEPLOYMENT_DONE = {"Complete", "Failed", "ValidationFailed"}
 _OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials", "completion_time"}
 _DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
 PROGRESS_UNREADABLE = "ProgressUnreadable"
+PROVISIONING_FAILED = "ProvisioningFailed"
+MAX_PROBLEMS_SHOWN = 10  # of a rejected spec's, in its status
 # Conditions the operator decides; every other one is the driver's, as of its latest progress.
 _OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE}
 # Starts the Provisioned message while a lost RayJob cannot be created again: it also tells
@@ -66,11 +68,30 @@ def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def validation_failed(problems: list[Problem]) -> CampaignStatus:
-    shown = "; ".join(str(p) for p in problems[:10])
-    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+    """The message lists the first problems, each with the value it rejects (cut short); the
+    Valid condition names their fields only, so that no value is quoted twice."""
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    tail = f" (and {more} more)" if more > 0 else ""
+    shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
     status = CampaignStatus(phase=Phase.VALIDATION_FAILED,
-                            message=f"spec is invalid: {shown}{more}", completion_time=now_iso())
-    status.set_condition("Valid", False, "InvalidSpec", status.message or "")
+                            message=f"spec is invalid: {shown}{tail}", completion_time=now_iso())
+    fields = ", ".join(p.path for p in problems[:MAX_PROBLEMS_SHOWN])
+    status.set_condition("Valid", False, "InvalidSpec",
+                         f"{len(problems)} problem(s), at {fields}{tail}: see the message")
+    return status
+
+
+def provisioning_failed(current: CampaignStatus, reason: str, message: str) -> CampaignStatus:
+    """The final status of a campaign whose children cannot be created, whatever kopf retries:
+    the API server refused one for good (a 4xx other than 409 and 429) or building one failed.
+    Phase Failed, reason ProvisioningFailed; the Provisioned condition keeps the refusal's own
+    reason (Forbidden, NotFound, Invalid, BuildFailed...)."""
+    status = current.model_copy(deep=True)
+    status.phase = Phase.FAILED
+    status.completion_time = status.completion_time or now_iso()
+    status.message = f"provisioning failed ({reason}): {message}"
+    status.set_condition("Provisioned", False, reason, message)
+    status.set_condition("Complete", True, PROVISIONING_FAILED, status.message)
     return status
 
 
