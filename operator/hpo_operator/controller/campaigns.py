@@ -100,6 +100,7 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
         return  # finished (or rejected) before a restart, or unreadable: nothing to create
     try:
         campaign = _parse(body)
+        settings.check_limits(campaign)
     except ManifestError as exc:
         status = reconcile.validation_failed(exc.problems)
         _apply(namespace, name, current, status)
@@ -110,8 +111,9 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     try:
         created = ensure_children(body, campaign, settings)
     except ChildBlocked as blocked:
-        _report_blocked(namespace, name, blocked)
-        raise blocked.retry
+        if not _report_blocked(body, blocked, metrics):
+            raise blocked.retry
+        return
     if created:
         kopf.event(body, type="Normal", reason="Provisioned",
                    message=f"created {', '.join(created)}")
@@ -119,18 +121,26 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     sync(namespace, name, settings, metrics, "provision")
 
 
-def _report_blocked(namespace: str, name: str, blocked: ChildBlocked) -> None:
-    """Record why the children are missing in the ``Provisioned`` condition (best effort: the
-    caller raises the real error next, and kopf retries the handler)."""
+def _report_blocked(body: dict[str, Any], blocked: ChildBlocked, metrics: Metrics) -> bool:
+    """Record why the children are missing (``Provisioned``); True when the campaign ends so, a
+    child refused for good (a 4xx but 409, 429) or unbuildable. Else kopf retries (best effort)."""
+    namespace, name = _key(body)
+    final = not isinstance(blocked.retry, kopf.TemporaryError)
     with _locks.hold(namespace, name):
         try:
             fresh = kube.get_campaign(namespace, name)
             old = _own_status(fresh) if fresh and not _deleting(fresh) else None
-            if old is not None:
-                _apply(namespace, name, old,
-                       reconcile.not_provisioned(old, blocked.reason, str(blocked)))
+            if old is not None and not old.phase.terminal:
+                decide = reconcile.provisioning_failed if final else reconcile.not_provisioned
+                new = decide(old, blocked.reason, str(blocked))
+                _apply(namespace, name, old, new)
+                metrics.observe(namespace, name, new)
         except kube.KubeError as exc:
             _log.warning("cannot record %s on %s/%s: %s", blocked.reason, namespace, name, exc)
+            return False
+    if final:
+        kopf.event(body, type="Warning", reason=reconcile.PROVISIONING_FAILED, message=str(blocked))
+    return final
 
 
 def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,

@@ -42,8 +42,13 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
     for a create the API refuses (no RayJob CRD, no permission, an invalid object).
     """
     uid = body["metadata"].get("uid")
+    try:
+        objects = build_objects(campaign, settings.cluster_defaults(), uid)
+    except Exception as exc:  # a bug: every retry would build the same objects, and fail again
+        raise ChildBlocked("BuildFailed", f"cannot build the campaign's objects: "
+                                          f"{type(exc).__name__}: {exc}", exc) from exc
     created = []
-    for obj in build_objects(campaign, settings.cluster_defaults(), uid):
+    for obj in objects:
         what = f"{obj['kind']} {obj['metadata']['name']}"
         try:
             if kube.create_if_absent(obj):
