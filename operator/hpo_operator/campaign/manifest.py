@@ -21,17 +21,30 @@ from .spec import API_VERSION, KIND, Campaign, bounds
 MAX_PROBLEMS_LISTED = 50
 
 
+class _Refused(ValueError):
+    """A document beyond the loader's bounds, refused before it is built."""
+
+
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, with YAML 1.2's floats (``1e-4``, which YAML 1.1 reads as a string)."""
+    """PyYAML's safe loader, with YAML 1.2's floats (``1e-4``, which YAML 1.1 reads as a string),
+    that refuses to compose a document nested deeper than the bound (its composer recurses)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > bounds.MAX_DOCUMENT_DEPTH:
+                raise _Refused(f"the document nests deeper than {bounds.MAX_DOCUMENT_DEPTH} "
+                               "levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
-
-
-class _Refused(ValueError):
-    """A document beyond the loader's bounds, refused before it is built."""
 
 
 class ManifestError(Exception):

@@ -55,13 +55,17 @@ ScalarValue = Annotated[Any, AfterValidator(scalar), WithJsonSchema({
 
 
 def _size(value: Any) -> int:
-    """JSON bytes of a scalar, or of a container's brackets (its items are counted one by one)."""
+    """JSON bytes of a JSON value, or of a container's brackets (its items are counted one by
+    one); 0 for what is not JSON (refused next)."""
     if isinstance(value, str):
         return len(value.encode()) + 2
     if isinstance(value, (dict, list)):
         return 2
-    return len(repr(value)) if isinstance(value, float) else 6 if value is None or \
-        isinstance(value, bool) else value.bit_length() // 3 + 2
+    if value is None or isinstance(value, bool):
+        return 6
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    return len(repr(value)) if isinstance(value, float) else 0
 
 
 def _where(path: tuple[Any, ...]) -> str:
