@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
-from manifests import manifest, problems
 
 from hpo_operator.campaign.manifest import ManifestError, load_manifest, parse_campaign
+
+from tests.support.campaigns import campaign as manifest
+from tests.support.campaigns import problems
 
 INF = float("inf")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from manifests import manifest
 from ray.tune.schedulers import (
     AsyncHyperBandScheduler,
     FIFOScheduler,
@@ -23,14 +22,16 @@ from hpo_operator.campaign.strategies import (
     stop_criteria,
 )
 
+from tests.support.campaigns import campaign, replace
+
 SPACE = {"lr": {"type": "float", "min": 1e-4, "max": 1e-1, "log": True},
          "batch_size": {"type": "choice", "values": [16, 32, 64]},
          "layers": {"type": "int", "min": 1, "max": 3}}
 
 
 def spec_with(scheduler, **budget):
-    return parse_campaign(manifest(searchSpace=SPACE, strategy={"scheduler": scheduler},
-                                   budget={"trials": 4, **budget})).spec
+    return parse_campaign(campaign(searchSpace=replace(SPACE), strategy={"scheduler": scheduler},
+                                   budget=replace({"trials": 4, **budget}))).spec
 
 
 def test_search_space_domains_and_inclusive_int_bounds():
@@ -43,12 +44,12 @@ def test_search_space_domains_and_inclusive_int_bounds():
 
 
 def test_fixed_config_is_passed_to_every_trial():
-    doc = manifest(trainable={"entrypoint": "toy_trainables:Curve", "config": {"dataset": "d"}})
+    doc = campaign(trainable={"config": {"dataset": "d"}})
     assert param_space(parse_campaign(doc).spec)["dataset"] == "d"
 
 
 def test_grid_search_over_choices():
-    doc = manifest(searchSpace={"a": {"type": "choice", "values": [1, 2]}},
+    doc = campaign(searchSpace=replace({"a": {"type": "choice", "values": [1, 2]}}),
                    strategy={"scheduler": {"type": "fifo"}, "searcher": {"type": "grid"}},
                    budget={"trials": 1, "maxIterationsPerTrial": 2})
     assert param_space(parse_campaign(doc).spec)["a"] == {"grid_search": [1, 2]}
@@ -70,7 +71,7 @@ def test_scheduler_factory_maps_every_type():
 
 
 def test_pbt_mutates_the_searched_algorithm_hyperparameters():
-    doc = manifest(searchSpace={k: v for k, v in SPACE.items() if k != "layers"},
+    doc = campaign(searchSpace=replace({k: v for k, v in SPACE.items() if k != "layers"}),
                    strategy={"scheduler": {"type": "pbt", "perturbationInterval": 3}},
                    budget={"trials": 4, "maxIterationsPerTrial": 12})
     spec = parse_campaign(doc).spec
@@ -82,7 +83,7 @@ def test_pbt_mutates_the_searched_algorithm_hyperparameters():
 
 def test_pbt_seed_defaults_to_the_searchers():
     def seed(scheduler: dict, searcher: dict) -> int | None:
-        doc = manifest(searchSpace={"lr": SPACE["lr"]},
+        doc = campaign(searchSpace=replace({"lr": SPACE["lr"]}),
                        strategy={"scheduler": {"type": "pbt", **scheduler}, "searcher": searcher},
                        budget={"trials": 4, "maxIterationsPerTrial": 12})
         return population_seed(parse_campaign(doc).spec)
@@ -98,7 +99,7 @@ def test_pbt_seed_defaults_to_the_searchers():
 def test_checkpoints_only_when_asked_for_whatever_the_scheduler(scheduler):
     # The guide's minimal checkpointing: schedulers that need checkpoints (PBT exploits,
     # HyperBand pauses) save them themselves; a periodic one is only the user's choice.
-    doc = manifest(searchSpace={"lr": SPACE["lr"]}, strategy={"scheduler": scheduler},
+    doc = campaign(searchSpace=replace({"lr": SPACE["lr"]}), strategy={"scheduler": scheduler},
                    budget={"trials": 4, "maxIterationsPerTrial": 9})
     assert checkpoint_frequency(parse_campaign(doc).spec) == 0
     doc["spec"]["checkpoint"] = {"frequency": 3}
@@ -110,7 +111,7 @@ def test_the_iteration_limit_stops_trials():
 
 
 def test_random_search_seed_and_warm_start():
-    doc = manifest(strategy={"searcher": {"type": "random", "seed": 7,
+    doc = campaign(strategy={"searcher": {"type": "random", "seed": 7,
                                           "pointsToEvaluate": [{"x": 0.3}]}})
     def draws(seed: int) -> list[float]:
         doc["spec"]["strategy"]["searcher"]["seed"] = seed
@@ -119,4 +120,4 @@ def test_random_search_seed_and_warm_start():
         return [searcher._random_state.uniform(0, 1) for _ in range(3)]  # Tune samples from it
 
     assert draws(7) == draws(7) != draws(8)
-    assert make_searcher(parse_campaign(manifest()).spec) is None  # Tune's default generator
+    assert make_searcher(parse_campaign(campaign()).spec) is None  # Tune's default generator

@@ -290,3 +290,14 @@ def test_metrics_follow_campaigns_and_forget_deleted_ones() -> None:
     assert 'hpo_campaigns{phase="Running"} 0.0' in text
     assert 'hpo_reconcile_errors_total{trigger="rayjob"} 1.0' in text
     assert 'hpo_reconcile_duration_seconds_count{trigger="rayjob"} 1.0' in text
+
+
+def test_the_best_trials_reproduction_record_reaches_the_status() -> None:
+    from hpo_operator.campaign.status import Reproduction
+
+    record = Reproduction(entrypoint="m:T", config={"x": 0.3, "seed": 1}, seed=1)
+    final = progress(trial("a", 0.1))
+    final.best_trial = final.top_trials[0].model_copy(update={"reproduce": record})
+    status = reconcile.fold(CampaignStatus(), None, final, "min")
+    assert status.best_trial is not None and status.best_trial.reproduce == record
+    assert status.to_dict()["bestTrial"]["reproduce"]["entrypoint"] == "m:T"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from analytic import BOWL_SPACE
 from ray.tune.schedulers import HyperBandForBOHB, PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
 from ray.tune.search.bohb import TuneBOHB
 from ray.tune.search.optuna import OptunaSearch
-from strategy_manifests import bowl_spec, campaign
 
 from hpo_operator.campaign import strategies
 from hpo_operator.campaign.strategies import (
@@ -18,15 +16,16 @@ from hpo_operator.campaign.strategies import (
     make_searcher,
 )
 
+from tests.support.campaigns import on_bowl, parsed, replace
+from tests.support.trainables import BOWL_SPACE
+
 LR = {"lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True},
       "batch_size": {"type": "int", "min": 8, "max": 64}}
 
 
 def spec(scheduler, searcher, space=None):
-    s = bowl_spec(scheduler, searcher, trials=8, iterations=9)
-    if space:
-        s["searchSpace"] = space
-    return campaign("t", s).spec
+    return parsed("t", on_bowl(scheduler, searcher, trials=8, iterations=9),
+                  {"searchSpace": replace(space)} if space else {}).spec
 
 
 def test_optuna_samplers_seed_and_warm_start():
@@ -42,9 +41,9 @@ def test_optuna_samplers_seed_and_warm_start():
 
 
 def test_bohb_pairs_its_searcher_and_scheduler():
-    s = campaign("t", {**bowl_spec({"type": "fifo"}, {"type": "bohb", "seed": 1}),
-                       "strategy": {"searcher": {"type": "bohb", "seed": 1}},
-                       "budget": {"trials": 8}}).spec
+    # Neither a scheduler nor an iteration limit: the BOHB searcher is paired with its scheduler.
+    s = parsed("t", on_bowl(None, {"type": "bohb", "seed": 1}),
+               budget=replace({"trials": 8})).spec
     assert isinstance(make_scheduler(s), HyperBandForBOHB)
     assert isinstance(make_searcher(s), TuneBOHB)
 

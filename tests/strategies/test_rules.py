@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from strategy_manifests import bowl_spec
 
 from hpo_operator.campaign.manifest import ManifestError, parse_campaign
+
+from tests.support.campaigns import campaign, on_bowl, replace
 
 ALGO = {"lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True},
         "batch_size": {"type": "choice", "values": [16, 32]}}
 
 
 def problems(scheduler, searcher=None, trials=8, iterations=9, space=None) -> dict[str, str]:
-    spec = bowl_spec(scheduler, searcher or {"type": "random"}, trials, iterations)
-    if searcher is None:
-        del spec["strategy"]["searcher"]
-    if scheduler is None:
-        del spec["strategy"]["scheduler"]
     if scheduler is None or "maxT" in scheduler:  # the scheduler's maxT is the limit
-        del spec["budget"]["maxIterationsPerTrial"]
-    if space is not None:
-        spec["searchSpace"] = space
-    doc = {"apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign", "metadata": {"name": "t"},
-           "spec": spec}
+        iterations = None
+    doc = campaign("t", on_bowl(scheduler, searcher, trials, iterations),
+                   {"searchSpace": replace(space)} if space is not None else {})
     try:
         parse_campaign(doc)
     except ManifestError as exc:

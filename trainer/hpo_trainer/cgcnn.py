@@ -16,7 +16,8 @@ Config keys (see :class:`~hpo_trainer.config.TrialConfig`): the six hyperparamet
 ``epochs_per_step``, ``lr_schedule``, ``device``, ``num_threads``, ``target_key``, ``cutoff``,
 ``num_gaussians``, ``max_neighbors``. Each step reports ``val_mae`` (eV, the objective),
 ``val_rmse``, ``val_loss``, ``train_loss``, ``lr``, ``epoch``, ``epoch_time_s``, ``diverged``,
-``device``, ``num_params``, ``num_train`` and ``num_val``.
+``device``, ``num_params``, ``num_train``, ``num_val`` and ``dataset_fingerprint`` (a hash of
+the graphs trained and validated on, which ``hpo reproduce`` compares).
 """
 
 from __future__ import annotations

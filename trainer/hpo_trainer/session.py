@@ -12,6 +12,7 @@ fresh, seeded model, so a trial gives the same result whether or not its actor w
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import math
 import time
@@ -54,6 +55,20 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def data_fingerprint(train: list[Data], val: list[Data]) -> str:
+    """What a trial trains and validates on, as a short hash of the graphs' contents (atoms,
+    edges, targets) in split order: equal whenever two runs saw the same data, whatever file
+    or cache it came from."""
+    digest = hashlib.sha256()
+    for part in (train, val):
+        digest.update(len(part).to_bytes(8, "little"))
+        for graph in part:
+            for tensor in (graph.x, graph.edge_index, graph.edge_attr, graph.y):
+                if tensor is not None:
+                    digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return "sha256:" + digest.hexdigest()[:32]
+
+
 class TrainingSession:
     """The state of one trial: graphs, split, model, optimiser and progress counters."""
 
@@ -90,6 +105,7 @@ class TrainingSession:
         std = float(targets.std()) if len(targets) > 1 else 0.0
         self.target_std = std if std > 1e-8 else 1.0  # a constant target still trains
         self.val_loader = DataLoader(self.val_graphs, batch_size=256)
+        self.data_fingerprint = data_fingerprint(self.train_graphs, self.val_graphs)
 
     def _build_model(self) -> None:
         c = self.config
@@ -188,6 +204,7 @@ class TrainingSession:
             "num_params": sum(p.numel() for p in self.model.parameters()),
             "num_train": len(self.train_graphs),
             "num_val": len(self.val_graphs),
+            "dataset_fingerprint": self.data_fingerprint,
         }
 
     def architecture(self) -> dict[str, int]:
@@ -251,4 +268,5 @@ def train(config: Mapping[str, Any], epochs: int,
     return history
 
 
-__all__ = ["TrainingSession", "TrialConfig", "pick_device", "split_indices", "train"]
+__all__ = ["TrainingSession", "TrialConfig", "data_fingerprint", "pick_device", "split_indices",
+           "train"]

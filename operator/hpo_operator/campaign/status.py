@@ -60,12 +60,27 @@ class TrialCounts(_Model):
     errored: int = 0
 
 
+class Reproduction(_Model):
+    """What it takes to train a trial again, as ``hpo reproduce`` does."""
+
+    entrypoint: str
+    config: dict[str, Any] = Field(description="Every value the trial got, fixed ones included.")
+    seed: int | None = None
+    dataset_fingerprint: str | None = Field(
+        default=None, description="The trainable's hash of what it trained on, if it reports one.")
+    checkpoint: str | None = Field(default=None, description="The trial's last checkpoint.")
+    image: str | None = Field(default=None, description="The container image, by digest if known.")
+    versions: dict[str, str] = Field(default_factory=dict,
+                                     description="hpo-operator, Ray, torch and Python versions.")
+
+
 class TrialSummary(_Model):
     id: str
     config: dict[str, Any]
     metric: float
     iteration: int
     reached_at: str | None = None
+    reproduce: Reproduction | None = None  # the best trial's, once the campaign has ended
 
 
 class Condition(_Model):

@@ -33,8 +33,9 @@ from .spec import (
     PopulationScheduler,
     RandomSearcher,
 )
+from .tune_names import TRAINING_ITERATION
 
-TIME_ATTR = "training_iteration"
+TIME_ATTR = TRAINING_ITERATION  # Tune's default; the iteration cap counts it
 
 # What to install for each optional strategy; the operator image installs none of them.
 INSTALL = {

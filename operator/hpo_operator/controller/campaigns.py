@@ -111,9 +111,7 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     try:
         created = ensure_children(body, campaign, settings)
     except ChildBlocked as blocked:
-        if not _report_blocked(body, blocked, metrics):
-            raise blocked.retry
-        return
+        return _report_blocked(body, blocked, metrics)
     if created:
         kopf.event(body, type="Normal", reason="Provisioned",
                    message=f"created {', '.join(created)}")
@@ -121,9 +119,9 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     sync(namespace, name, settings, metrics, "provision")
 
 
-def _report_blocked(body: dict[str, Any], blocked: ChildBlocked, metrics: Metrics) -> bool:
-    """Record why the children are missing (``Provisioned``); True when the campaign ends so, a
-    child refused for good (a 4xx but 409, 429) or unbuildable. Else kopf retries (best effort)."""
+def _report_blocked(body: dict[str, Any], blocked: ChildBlocked, metrics: Metrics) -> None:
+    """Record why the children are missing (``Provisioned``), then raise ``blocked.retry`` for kopf
+    unless that ended the campaign: a child refused for good (a 4xx but 409, 429) or unbuildable."""
     namespace, name = _key(body)
     final = not isinstance(blocked.retry, kopf.TemporaryError)
     with _locks.hold(namespace, name):
@@ -137,10 +135,10 @@ def _report_blocked(body: dict[str, Any], blocked: ChildBlocked, metrics: Metric
                 metrics.observe(namespace, name, new)
         except kube.KubeError as exc:
             _log.warning("cannot record %s on %s/%s: %s", blocked.reason, namespace, name, exc)
-            return False
-    if final:
-        kopf.event(body, type="Warning", reason=reconcile.PROVISIONING_FAILED, message=str(blocked))
-    return final
+            final = False  # not recorded: kopf tries again
+    if not final:
+        raise blocked.retry
+    kopf.event(body, type="Warning", reason=reconcile.PROVISIONING_FAILED, message=str(blocked))
 
 
 def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,
@@ -266,12 +264,14 @@ def _apply(namespace: str, name: str, old: CampaignStatus, new: CampaignStatus) 
         kube.patch_campaign_status(namespace, name, patch)
 
 
-def cleanup(namespace: str, name: str, metrics: Metrics,
+def cleanup(namespace: str, name: str, uid: str | None, metrics: Metrics,
             logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """Delete what the campaign object with this ``uid`` owns, and nothing else: an object that
+    only has a child's name is another's (provisioning refused to adopt it)."""
     # Under the campaign's lock: a sync in flight could otherwise re-create the RayJob just
     # deleted, or observe metrics just forgotten.
     with _locks.hold(namespace, name):
-        deleted = kube.delete_children(namespace, name)
+        deleted = kube.delete_children(namespace, name, uid)
         metrics.forget(namespace, name)
         _problems.forget(namespace, name)
     if deleted:

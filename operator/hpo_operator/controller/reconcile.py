@@ -180,6 +180,9 @@ def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str)
         setattr(status, name, getattr(progress, name))
     status.top_trials = ranking.top_trials(status.top_trials + progress.top_trials, mode, TOP_K)
     status.best_trial = status.top_trials[0] if status.top_trials else status.best_trial
+    said = progress.best_trial  # the driver's, which says how to reproduce it once it ended
+    if status.best_trial is not None and said is not None and said.id == status.best_trial.id:
+        status.best_trial = status.best_trial.model_copy(update={"reproduce": said.reproduce})
     # The driver's conditions are those of its latest progress: one a retried driver no longer
     # reports is gone, not kept from the attempt before.
     latest = {cond.type for cond in progress.conditions}

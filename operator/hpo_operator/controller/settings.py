@@ -42,8 +42,6 @@ class OperatorSettings:
     """Ray version inside that image."""
     storage_path: str = ClusterDefaults.storage_path
     """Experiment directory in the Ray pods when a campaign sets no spec.storage.path."""
-    driver_service_account: str = ClusterDefaults.driver_service_account
-    """Service account of the Ray head pod, allowed to write the progress ConfigMap."""
     deadline_margin_seconds: int = ClusterDefaults.deadline_margin_seconds
     """Seconds added to spec.budget.timeLimit for the RayJob's activeDeadlineSeconds."""
     backoff_limit: int = ClusterDefaults.backoff_limit
@@ -61,6 +59,11 @@ class OperatorSettings:
     """CPUs of a campaign's Ray head or worker pod (cpusPerWorker, headCpus)."""
     max_gpus_per_pod: int = 8
     """GPUs of a campaign's Ray worker pod (gpusPerWorker)."""
+    kuberay_namespace: str = ClusterDefaults.kuberay_namespace
+    """Namespace of the KubeRay operator, whose pods may reach each campaign's Ray dashboard (it
+    polls job status there); empty: any namespace."""
+    kuberay_pod_labels: tuple[str, ...] = ClusterDefaults.kuberay_pod_labels
+    """Labels (key=value, comma-separated) of the KubeRay operator's pods."""
 
     def __post_init__(self) -> None:
         """Refuse settings that would make objects Kubernetes or KubeRay refuse (int32 fields,
@@ -84,6 +87,11 @@ class OperatorSettings:
             except ValidationError as exc:
                 message = exc.errors()[0]["msg"].removeprefix("Value error, ")
                 raise ConfigurationError(f"{PREFIX}{name.upper()}: {message}") from None
+        try:
+            self.cluster_defaults()  # refused at start-up, not at each campaign
+        except ValueError as exc:
+            raise ConfigurationError(f"{PREFIX}KUBERAY_NAMESPACE, {PREFIX}KUBERAY_POD_LABELS: "
+                                     f"{exc}") from None
 
     def check_limits(self, campaign: Campaign) -> None:
         """Raise :class:`ManifestError` for a campaign over this installation's limits."""
