@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,27 @@ def journal(path: Path) -> list[tuple[str, str]]:
     return [(w[0], w[1]) for w in (ln.split() for ln in path.read_text().splitlines()) if len(w) == 2]
 
 
+def driver_stalled(cluster: EmulatedCluster, status: str) -> dict[str, Any] | None:
+    conditions = json.loads(jsonpath(cluster, "toy", ".status.conditions") or "[]")
+    found = next((c for c in conditions if c["type"] == "DriverStalled"), None)
+    return found if found is not None and found["status"] == status else None
+
+
+def pause_the_driver(cluster: EmulatedCluster,
+                     standin: KubeRayStandIn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SIGSTOP the running driver until the operator reports it stalled, then let it go on."""
+    driver = standin.drivers["default/toy-tune"]
+    driver.send_signal(signal.SIGSTOP)
+    try:
+        paused = wait_until(lambda: driver_stalled(cluster, "True"), 60,
+                            message="DriverStalled=True for a stopped driver")
+    finally:
+        driver.send_signal(signal.SIGCONT)
+    resumed = wait_until(lambda: driver_stalled(cluster, "False"), 60,
+                         message="DriverStalled=False once the driver publishes again")
+    return paused, resumed
+
+
 @dataclass
 class Lifecycle:
     phase: str
@@ -73,6 +95,7 @@ class Lifecycle:
     driver_env: dict[str, str]
     token: str
     rayjob: dict[str, Any]
+    stalled: tuple[dict[str, Any], dict[str, Any]]  # DriverStalled while paused, once resumed
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +118,7 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
     seen.append(rayjobs(cluster))
     operator.kill()  # while the retry runs: the new operator must adopt, not re-create
     operator.start()
+    stalled = pause_the_driver(cluster, standin)
     phase = wait_until(lambda: phase_is(cluster, "toy", "Succeeded", "Failed"), 180,
                        message="a final phase")
     seen.append(rayjobs(cluster))
@@ -106,7 +130,7 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
         events=events(cluster, "toy"), attempts=standin.attempts["default/toy-tune"],
         metrics=operator.metrics(), driver_env=standin.pod_env["default/toy-tune"],
         token=base64.b64decode(secret.get("data", {}).get("auth_token", "")).decode(),
-        rayjob=cluster.get_json("rayjob", "toy-tune") or {})
+        rayjob=cluster.get_json("rayjob", "toy-tune") or {}, stalled=stalled)
 
 
 def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -> None:
@@ -146,6 +170,14 @@ def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifec
         starts.count(t) == 1 for t in lifecycle.finished_before_kill), lifecycle.journal
     assert len(set(starts)) == TRIALS
     assert "ExperimentResumed" in [e["reason"] for e in lifecycle.events]
+
+
+def test_a_stopped_driver_is_reported_stalled_and_recovers(lifecycle: Lifecycle) -> None:
+    paused, resumed = lifecycle.stalled
+    assert paused["reason"] == "NoHeartbeat" and "no progress from the driver" in paused["message"]
+    assert resumed["reason"] == "HeartbeatResumed"
+    assert "DriverStalled" in [e["reason"] for e in lifecycle.events]  # a Warning event
+    assert lifecycle.phase == "Succeeded"  # a stall is reported, not a failure
 
 
 def test_operator_restart_creates_nothing_twice(lifecycle: Lifecycle) -> None:

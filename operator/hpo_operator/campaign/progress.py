@@ -153,6 +153,7 @@ class CampaignTracker:
         status.metric, status.mode = self.objective.metric, self.objective.mode
         status.start_time = status.start_time or self.start_time
         status.elapsed_seconds = round(self.elapsed(), 3)
+        status.heartbeat_time = now_iso()  # the driver is alive as of this snapshot
         status.results_processed = self.results_processed
         status.time_to_target_seconds = (None if self.time_to_target is None
                                          else round(self.time_to_target, 3))

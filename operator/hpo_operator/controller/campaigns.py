@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import kopf
@@ -25,39 +24,10 @@ from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
 from . import reconcile
 from .children import ChildBlocked, ensure_children, owned
+from .liveness import driver_liveness
+from .locks import CampaignLocks
 from .metrics import Metrics
 from .settings import OperatorSettings
-
-
-class CampaignLocks:
-    """One lock per campaign, so that its status syncs and its clean-up run one at a time (RayJob
-    and progress events arrive together; two threads could both see the same change and post its
-    event twice). A campaign's lock lives while a thread holds or awaits it: deleted campaigns
-    leave nothing behind, and a lock in use is never replaced by a second one."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
-
-    @contextmanager
-    def hold(self, namespace: str, name: str) -> Iterator[None]:
-        key = (namespace, name)
-        with self._guard:
-            lock, users = self._locks.get(key) or (threading.Lock(), 0)
-            self._locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                users = self._locks[key][1] - 1
-                if users:
-                    self._locks[key] = (lock, users)
-                else:
-                    del self._locks[key]
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 class ProblemLog:
@@ -190,6 +160,7 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
             return old
         rayjob, blocked = _rayjob(body, campaign, old, settings)
         new = reconcile.fold(old, rayjob, _progress(body), campaign.spec.objective.mode)
+        new = driver_liveness(new, datetime.now(timezone.utc), settings.driver_stall_seconds)
         if blocked is not None:
             new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
         _apply(namespace, name, old, new)

@@ -36,6 +36,8 @@ class OperatorSettings:
     """Port of the Prometheus /metrics endpoint; 0 disables it."""
     resync_seconds: float = 30.0
     """Re-read every unfinished campaign's children this often, in case a watch event was lost."""
+    driver_stall_seconds: float = 600.0
+    """Condition DriverStalled once a running driver has published no progress for this long."""
     image: str = ClusterDefaults.image
     """Ray image for campaigns whose spec.resources.cluster.image is empty."""
     ray_version: str = ClusterDefaults.ray_version
