@@ -23,6 +23,7 @@ from hpo_operator.campaign.status import (
     HyperparameterSchedule,
     LrSchedule,
     Phase,
+    Reproduction,
     TrialCounts,
     TrialSummary,
 )
@@ -157,8 +158,18 @@ def test_a_running_campaign_with_the_largest_trials_and_messages_gives_a_small_s
         params={name: [[i, value] for i in range(10_000)] for name, value in config.items()},
         lr_schedule=LrSchedule(param="lr", initial=0.1, milestones=list(range(64)), gamma=0.5,
                                rms_log10_error=0.1))
+    # The winner's reproduction record holds its whole config: the largest trainable.config too.
+    value = "v" * ((bounds.MAX_CONFIG_BYTES - 400) // 60 - bounds.MAX_CONFIG_KEY_LENGTH - 6)
+    fixed = {f"{i:03d}" + "k" * (bounds.MAX_CONFIG_KEY_LENGTH - 3): value for i in range(60)}
+    assert len(json.dumps(fixed)) < bounds.MAX_CONFIG_BYTES < len(json.dumps(fixed)) + 500
+    trials[0].reproduce = Reproduction(
+        entrypoint="m" * bounds.MAX_ENTRYPOINT_LENGTH, config={**fixed, **config}, seed=2**32 - 1,
+        dataset_fingerprint="f" * 64, image="i" * bounds.MAX_IMAGE_LENGTH,
+        checkpoint="/" + "p" * bounds.MAX_STORAGE_PATH + "/" + "c" * 200,
+        versions={"hpo-operator": "0.1.0", "ray": "2.60.0", "torch": "2.13.0",
+                  "torch-geometric": "2.8.1", "python": "3.11.7"})
     progress = CampaignStatus(
-        phase=Phase.RUNNING, message=HUGE, metric="m" * bounds.MAX_METRIC_LENGTH, mode="min",
+        phase=Phase.RUNNING, message=HUGE, heartbeat_time="2026-01-01T00:00:00Z", metric="m" * bounds.MAX_METRIC_LENGTH, mode="min",
         trials=TrialCounts(total=bounds.MAX_TRIALS, running=bounds.MAX_TRIALS),
         top_trials=trials[:5], best_trial=trials[0], schedule=bounded(schedule),
         experiment_path="/" + "p" * bounds.MAX_STORAGE_PATH + "/" + "n" * 42)
@@ -169,8 +180,11 @@ def test_a_running_campaign_with_the_largest_trials_and_messages_gives_a_small_s
     rayjob = {"metadata": {"name": "c-tune"},
               "status": {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"}}
     running = reconcile.fold(start, rayjob, progress, "min")
-    assert len(running.conditions) == 9 and running.best_trial is not None
+    running.set_condition("DriverStalled", True, "NoProgress", HUGE)  # the operator's liveness
+    assert len(running.conditions) == 10 and running.best_trial is not None
     assert size(running) < LIMIT
     failed = reconcile.fold(running, {**rayjob, "status": {
         "jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "message": HUGE}}, progress, "min")
     assert failed.phase is Phase.FAILED and size(failed) < LIMIT
+    assert failed.best_trial is not None and failed.best_trial.reproduce is not None
+    assert all(t.reproduce is None for t in failed.top_trials)  # the record is kept once

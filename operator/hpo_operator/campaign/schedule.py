@@ -32,7 +32,7 @@ TUNE_POLICY_FILE = "pbt_global.txt"
 SCHEDULE_FILE = "schedule.json"
 # The status copy of a schedule (schedule.json has all of it): change points in all, shared among
 # the hyperparameters, and the fitted learning rate's milestones.
-MAX_STATUS_POINTS = 128
+MAX_STATUS_POINTS = 64
 MAX_STATUS_MILESTONES = 64
 _LR_NAMES = ("lr", "learning_rate", "learningrate")
 

@@ -179,7 +179,9 @@ def _follow_rayjob(status: CampaignStatus, rayjob: dict[str, Any] | None,
 def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str) -> None:
     for name in _DRIVER_FIELDS:
         setattr(status, name, getattr(progress, name))
-    status.top_trials = ranking.top_trials(status.top_trials + progress.top_trials, mode, TOP_K)
+    status.top_trials = [t.model_copy(update={"reproduce": None}) if t.reproduce else t  # once
+                         for t in ranking.top_trials(status.top_trials + progress.top_trials,
+                                                     mode, TOP_K)]
     status.best_trial = status.top_trials[0] if status.top_trials else status.best_trial
     said = progress.best_trial  # the driver's, which says how to reproduce it once it ended
     if status.best_trial is not None and said is not None and said.id == status.best_trial.id:

@@ -47,8 +47,9 @@ MAX_CONFIG_KEYS = 256
 MAX_CONFIG_KEY_LENGTH = 128
 MAX_CONFIG_DEPTH = 10
 """Levels of trainable.config below its top level (a JSON decoder recurses once per level)."""
-MAX_CONFIG_BYTES = 64 * 1024
-"""trainable.config as JSON."""
+MAX_CONFIG_BYTES = 8 * 1024
+"""trainable.config as JSON. The winner's reproduction record (status.bestTrial.reproduce) copies
+it into the status, which must stay far below etcd's limit."""
 
 # -- resources -------------------------------------------------------------------------------
 MAX_WORKERS = 1_000
