@@ -144,16 +144,23 @@ def _rayjob_problems(job: dict[str, Any]) -> list[str]:
 
 
 @functools.cache
-def _configmap_validator() -> jsonschema.protocols.Validator:
-    """Kubernetes' ConfigMap schema (kubernetes-validate's, strict), loaded once."""
+def _kubernetes_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    """Kubernetes' schema of a kind (kubernetes-validate's, strict, 1.30), loaded once."""
     from kubernetes_validate.utils import schema_contents
     from referencing import Registry, Resource
 
     where = "kubernetes-json-schema/v1.30.0-local-strict"
-    schema = schema_contents(f"{where}/configmap-v1.json", "1.30.0")
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema = schema_contents(f"{where}/{kind.lower()}-{group}.json", "1.30.0")
     definitions = schema_contents(f"{where}/_definitions.json", "1.30.0")
     registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
     return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _kubernetes_errors(obj: dict[str, Any]) -> list[str]:
+    validator = _kubernetes_validator(obj["apiVersion"], obj["kind"])
+    return [f"{obj['kind']}: {'.'.join(map(str, e.path))}: {e.message[:200]}"
+            for e in validator.iter_errors(obj)]
 
 
 @functools.cache
@@ -182,19 +189,26 @@ def _crd_problems(doc: dict[str, Any]) -> list[str]:
     return found
 
 
+def _data(configmap: dict[str, Any]) -> bytes:
+    return "".join(configmap["data"].values()).encode()
+
+
 def _check_kubernetes(campaign: Campaign, doc: dict[str, Any], rayjob_crd: Any) -> None:
     assert _crd_problems(doc) == []
     for installation, defaults in INSTALLATIONS.items():
-        manifest_cm, progress_cm, job = build_objects(campaign, defaults, owner_uid="u-1")
+        objects = build_objects(campaign, defaults, owner_uid="u-1", token="t" * 64)
+        *children, job = objects
+        assert job["kind"] == "RayJob"
         errors = [f"{'.'.join(map(str, e.path))}: {e.message[:200]}"
                   for e in rayjob_crd.iter_errors(job)]
         assert errors == [], installation
         assert _rayjob_problems(job) == [], installation
-        for cm in (manifest_cm, progress_cm):
-            assert [e.message for e in _configmap_validator().iter_errors(cm)] == []
-            assert _meta_problems(cm["metadata"], cm["metadata"]["name"]) == []
-            assert all(CONFIGMAP_KEY.fullmatch(k) for k in cm["data"])
-        assert len(manifest_cm["data"]["campaign.yaml"].encode()) < 1024 * 1024  # a ConfigMap
+        for obj in children:
+            assert _kubernetes_errors(obj) == [], installation
+            assert _meta_problems(obj["metadata"], obj["kind"]) == []
+            if obj["kind"] == "ConfigMap":
+                assert all(CONFIGMAP_KEY.fullmatch(k) for k in obj["data"])
+                assert len(_data(obj)) < 1024 * 1024  # a ConfigMap's limit
         assert shlex.split(job["spec"]["entrypoint"])[:3] == ["hpo", "run", "/etc/hpo/campaign.yaml"]
 
 
@@ -268,7 +282,7 @@ def test_the_checks_are_not_vacuous(rayjob_crd: jsonschema.Draft4Validator) -> N
     from .conftest import campaign_doc
 
     campaign = parse_campaign(campaign_doc(storage={"path": "/mnt/x", "volumeClaim": "c"}))
-    manifest_cm, _, job = build_objects(campaign, ClusterDefaults())
+    manifest_cm, *_, job = build_objects(campaign, ClusterDefaults(), token="t")
     head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
     head["containers"][0]["volumeMounts"][1]["mountPath"] = "/etc/hpo"  # two mounts at one path
     head["tolerations"] = [{"key": "k", "operator": "Exists", "value": "v"}]
@@ -277,6 +291,6 @@ def test_the_checks_are_not_vacuous(rayjob_crd: jsonschema.Draft4Validator) -> N
     head["tolerations"] = [{"key": "k", "operator": "Exists", "tolerationSeconds": "60"}]
     assert not rayjob_crd.is_valid(job)
     manifest_cm["data"]["campaign.yaml"] = 1
-    assert not _configmap_validator().is_valid(manifest_cm)
+    assert _kubernetes_errors(manifest_cm) != []
     assert _crd_problems(campaign_doc(budget={"trials": 10**6})) != []
     assert _crd_problems(campaign_doc("n" * 43)) != []  # a CEL rule
