@@ -12,7 +12,7 @@ import kopf
 import pytest
 from hpo_operator import kube
 from hpo_operator.campaign.status import CampaignStatus, Phase
-from hpo_operator.controller import campaigns
+from hpo_operator.controller import campaigns, children
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
@@ -124,16 +124,48 @@ def test_cleanup_deletes_only_what_the_campaign_owns(fake: FakeKube) -> None:
 
 
 # -- provisioning the API refuses ------------------------------------------------------------------
-@pytest.mark.parametrize("code, reason", [(403, "Forbidden"), (404, "NotFound"), (422, "Invalid")])
-def test_a_refused_create_says_why_in_the_status(fake: FakeKube, code: int, reason: str) -> None:
+@pytest.mark.parametrize("code, reason", [(400, "CreateFailed"), (403, "Forbidden"),
+                                         (404, "NotFound"), (422, "Invalid")])
+def test_a_create_refused_for_good_ends_the_campaign(fake: FakeKube, code: int,
+                                                     reason: str) -> None:
+    """kopf would retry it for ever: the campaign ends Failed, reason ProvisioningFailed."""
     fake.refuse["RayJob"] = code
-    with pytest.raises(kube.KubeError):  # kopf retries the handler
-        campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
-    condition = fake.status().condition("Provisioned")
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)  # no retry
+    status = fake.status()
+    condition = status.condition("Provisioned")
     assert condition is not None and condition.status == "False" and condition.reason == reason
     assert f"HTTP {code}" in condition.message
     assert ("KubeRay" in condition.message) == (code == 404)
-    assert fake.status().phase is Phase.PROVISIONING
+    assert status.phase is Phase.FAILED and status.phase.terminal
+    assert status.condition("Complete").reason == "ProvisioningFailed"  # type: ignore[union-attr]
+    assert ("Warning", "ProvisioningFailed") in fake.events
+    campaigns.provision(fake.campaign(status), OperatorSettings(), Metrics(), LOG)
+    assert fake.status() == status  # final: a resumed operator leaves it alone
+
+
+def test_objects_that_cannot_be_built_end_the_campaign(fake: FakeKube,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any, **__: Any) -> list[dict[str, Any]]:
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr(children, "build_objects", broken)
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
+    status = fake.status()
+    assert status.phase is Phase.FAILED and fake.created == []
+    condition = status.condition("Provisioned")
+    assert condition is not None and condition.reason == "BuildFailed"
+    assert "OverflowError: cannot convert float infinity" in condition.message
+
+
+def test_a_campaign_over_the_installation_limits_is_rejected(fake: FakeKube) -> None:
+    body = fake.campaign(resources={"cluster": {"workers": 9, "cpusPerWorker": 4}})
+    campaigns.provision(body, OperatorSettings(max_workers=8, max_cpus_per_pod=2),
+                        Metrics(), LOG)
+    status = fake.status()
+    assert status.phase is Phase.VALIDATION_FAILED and fake.created == []
+    assert "spec.resources.cluster.workers: exceeds this installation's limit of 8 (the " \
+           "chart's campaigns.maxWorkers) (got 9)" in (status.message or "")
+    assert "spec.resources.cluster.cpusPerWorker" in (status.message or "")
 
 
 @pytest.mark.parametrize("code", [429, 500])

@@ -87,8 +87,7 @@ def test_preserve_unknown_fields_only_on_free_maps() -> None:
         "spec.trainable.config",
         "spec.searchSpace.additionalProperties.values.items",
         "spec.searchSpace.additionalProperties.initial.values.items",
-        "spec.strategy.searcher.pointsToEvaluate.items",
-        "spec.resources.cluster.tolerations.items"])
+        "spec.strategy.searcher.pointsToEvaluate.items.additionalProperties"])
 
 
 def examples() -> list[Path]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .shown import quote
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -15,5 +17,5 @@ class Problem:
     value: Any = None
 
     def __str__(self) -> str:
-        shown = "" if self.value is None else f" (got {self.value!r})"
+        shown = "" if self.value is None else f" (got {quote(self.value)})"  # bounded
         return f"{self.path}: {self.message}{shown}"

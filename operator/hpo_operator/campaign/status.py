@@ -1,6 +1,9 @@
 """The campaign status: the schema of an HPOCampaign's ``.status``, of ``--status-file``, and of the
 progress the driver publishes. Bounded by design: counters, the best trial and a short top-K,
-never one entry per trial, so a 10,000-trial campaign does not grow the object.
+never one entry per trial, so a 10,000-trial campaign does not grow the object; messages, which
+quote what went wrong (an API server's refusal, a trial's error, a manifest's problems), are cut
+to a byte budget when written, with a marker, so that any spec gives a status far below etcd's
+limit (tests/operator/test_status_size.py).
 """
 
 from __future__ import annotations
@@ -9,10 +12,15 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from pydantic.alias_generators import to_camel
 
+from .shown import truncate
+
 TOP_K = 5
+MAX_STATUS_MESSAGE_BYTES = 2048
+MAX_CONDITION_MESSAGE_BYTES = 1024
+MAX_REASON_BYTES = 128
 
 
 class Phase(str, enum.Enum):
@@ -82,6 +90,14 @@ class Condition(_Model):
     message: str = ""
     last_transition_time: str = Field(default_factory=now_iso)
 
+    @field_serializer("message")
+    def _bounded_message(self, message: str) -> str:
+        return truncate(message, MAX_CONDITION_MESSAGE_BYTES)
+
+    @field_serializer("reason")
+    def _bounded_reason(self, reason: str) -> str:
+        return truncate(reason, MAX_REASON_BYTES)
+
 
 class LrSchedule(_Model):
     """A MultiStepLR fitted to a PBT learning rate: what the trainer's lr_schedule takes."""
@@ -123,6 +139,10 @@ class CampaignStatus(_Model):
     experiment_path: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     schedule: HyperparameterSchedule | None = None
+
+    @field_serializer("message")
+    def _bounded_message(self, message: str | None) -> str | None:
+        return None if message is None else truncate(message, MAX_STATUS_MESSAGE_BYTES)
 
     def set_condition(self, type_: str, status: bool, reason: str, message: str = "") -> None:
         """Add or update a condition; its transition time moves only when its status changes."""

@@ -7,7 +7,7 @@ import argparse
 import yaml
 
 from ..campaign.explain import resolved_settings
-from . import load_or_report
+from . import INVALID_MANIFEST, load_or_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,4 +36,4 @@ def validate(args: argparse.Namespace) -> int:
             continue
         print(("---\n" if i else "") + f"# {line}")
         print(yaml.safe_dump(resolved_settings(s), sort_keys=False, width=100), end="")
-    return 1 if failed else 0
+    return INVALID_MANIFEST if failed else 0

@@ -43,10 +43,15 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
     for a create the API refuses (no RayJob CRD, no permission, an invalid object).
     """
     uid = body["metadata"].get("uid")
+    try:
+        # A new token each time: it is used only if the Secret is missing (one that exists keeps
+        # the token its Ray cluster runs with).
+        objects = build_objects(campaign, settings.cluster_defaults(), uid, token=new_token())
+    except Exception as exc:  # a bug: every retry would build the same objects, and fail again
+        raise ChildBlocked("BuildFailed", f"cannot build the campaign's objects: "
+                                          f"{type(exc).__name__}: {exc}", exc) from exc
     created = []
-    # A new token each time: it is used only if the Secret is missing (one that exists keeps the
-    # token its Ray cluster runs with).
-    for obj in build_objects(campaign, settings.cluster_defaults(), uid, token=new_token()):
+    for obj in objects:
         what = f"{obj['kind']} {obj['metadata']['name']}"
         try:
             if kube.create_if_absent(obj):

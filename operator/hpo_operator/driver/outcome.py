@@ -25,7 +25,8 @@ def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str,
     progress.base.completion_time = now_iso()
     status = progress.status(phase)
     if status.best_trial is not None and reproduce is not None:
-        status.best_trial.reproduce = reproduce
+        # A copy: the best trial is also the first of the top trials, which need no record.
+        status.best_trial = status.best_trial.model_copy(update={"reproduce": reproduce})
     progress.publisher.flush(status)
     return status
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..campaign.api import API_VERSION, GROUP, KIND
+from ..campaign.spec.k8s import MANIFEST_MOUNT_PATH
 
 # KubeRay's RayJob, as the operator creates and watches it.
 RAYJOB_GROUP = "ray.io"
@@ -23,7 +24,7 @@ COMPONENT_LABEL = f"{GROUP}/component"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "hpo-operator")
 
 # Where the driver finds the manifest inside the head pod (a mounted ConfigMap key).
-MANIFEST_DIR = "/etc/hpo"
+MANIFEST_DIR = MANIFEST_MOUNT_PATH  # no storage path may collide with it (spec.Storage)
 MANIFEST_KEY = "campaign.yaml"
 PROGRESS_KEY = "status.json"
 # The key of the Ray token in the campaign's Secret: KubeRay's (authOptions.secretName).

@@ -216,7 +216,8 @@ def _placement(cluster: ClusterResources) -> dict[str, Any]:
     if cluster.node_selector:
         placement["nodeSelector"] = dict(cluster.node_selector)
     if cluster.tolerations:
-        placement["tolerations"] = [t.model_dump(exclude_none=True) for t in cluster.tolerations]
+        placement["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True)
+                                    for t in cluster.tolerations]
     return placement
 
 

@@ -7,10 +7,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from ..shown import quote
+from . import bounds
 from .base import SpecModel
+from .values import ScalarValue
 
 HyperparameterRole = Literal["algorithm", "model"]
-ChoiceValue = Union[bool, int, float, str]
+ChoiceValue = ScalarValue  # a string, number or boolean, bounded in size
 
 
 class InitialValues(SpecModel):
@@ -20,7 +23,8 @@ class InitialValues(SpecModel):
     max: float | None = None
     log: bool | None = Field(default=None, description="Default: the parameter's own.")
     values: list[ChoiceValue] | None = Field(
-        default=None, description="Starting values to draw from, instead of a min..max range.")
+        default=None, max_length=bounds.MAX_CHOICES,
+        description="Starting values to draw from, instead of a min..max range.")
 
     @model_validator(mode="after")
     def _range_or_values(self) -> InitialValues:
@@ -54,10 +58,13 @@ class _Param(SpecModel):
         "stays the range that explore moves the value in).")
 
 
+_MAGNITUDE = bounds.MAX_PARAMETER_MAGNITUDE
+
+
 class FloatParam(_Param):
     type: Literal["float"]
-    min: float
-    max: float
+    min: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
+    max: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
 
     @model_validator(mode="after")
@@ -68,8 +75,8 @@ class FloatParam(_Param):
 
 class IntParam(_Param):
     type: Literal["int"]
-    min: int
-    max: int
+    min: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
+    max: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
 
     @model_validator(mode="after")
@@ -78,9 +85,11 @@ class IntParam(_Param):
         return self
 
 
+
+
 class ChoiceParam(_Param):
     type: Literal["choice"]
-    values: list[ChoiceValue]
+    values: list[ChoiceValue] = Field(max_length=bounds.MAX_CHOICES)
 
     @field_validator("values")
     @classmethod
@@ -90,7 +99,7 @@ class ChoiceParam(_Param):
         seen: list[ChoiceValue] = []
         for v in values:
             if v in seen:
-                raise ValueError(f"duplicate value {v!r}")
+                raise ValueError(f"duplicate value {quote(v)}")
             seen.append(v)
         return values
 

@@ -13,13 +13,15 @@ from typing import Literal
 
 from pydantic import Field
 
+from . import bounds
 from .base import SpecModel
 
 
 class Threshold(SpecModel):
     """A trial stops once ``metric`` is at least as good as ``threshold``."""
 
-    metric: str = Field(min_length=1, description="A metric the trainable reports.")
+    metric: str = Field(min_length=1, max_length=bounds.MAX_METRIC_LENGTH,
+                        description="A metric the trainable reports.")
     threshold: float
     mode: Literal["min", "max"] | None = Field(
         default=None, description="Whether lower or higher is better; default: the objective's "
@@ -29,7 +31,8 @@ class Threshold(SpecModel):
 class Plateau(SpecModel):
     """Ray Tune's TrialPlateauStopper: a trial stops once its last results vary less than std."""
 
-    metric: str | None = Field(default=None, description="Default: the objective's metric.")
+    metric: str | None = Field(default=None, max_length=bounds.MAX_METRIC_LENGTH,
+                               description="Default: the objective's metric.")
     std: float = Field(default=0.01, gt=0, description="Standard deviation below which the "
                        "last numResults results count as a plateau.")
     num_results: int = Field(default=4, ge=1)
@@ -43,7 +46,8 @@ class Plateau(SpecModel):
 
 class Stop(SpecModel):
     thresholds: list[Threshold] = Field(
-        default_factory=list, description="Per trial: stop once a metric is good enough.")
+        default_factory=list, max_length=bounds.MAX_STOP_THRESHOLDS,
+        description="Per trial: stop once a metric is good enough.")
     plateau: Plateau | None = None
     at_target: bool = Field(
         default=False, description="Stop the whole campaign once a trial reaches "

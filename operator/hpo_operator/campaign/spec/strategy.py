@@ -15,12 +15,18 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from . import bounds
 from .base import SpecModel
+from .values import ScalarValue
+
+_ITERATIONS = bounds.MAX_ITERATIONS
+Seed = Annotated[int, Field(ge=0, le=bounds.MAX_SEED)]
+Factor = Annotated[float, Field(gt=0, le=bounds.MAX_PERTURBATION_FACTOR)]
 
 
 def _time_attr(default: str) -> Any:
     return Field(
-        default=default, min_length=1,
+        default=default, min_length=1, max_length=bounds.MAX_METRIC_LENGTH,
         description="The result key that measures a trial's progress, in which the scheduler's "
         "times are counted: training_iteration, time_total_s, or any monotonic key the "
         "trainable reports.")
@@ -56,10 +62,13 @@ class AshaScheduler(TuneScheduler):
     TUNE_CLASS = "ray.tune.schedulers.AsyncHyperBandScheduler"
     type: Literal["asha"]
     time_attr: str = _time_attr("training_iteration")
-    max_t: int = Field(default=100, ge=1, description="Iterations a trial may reach at most.")
-    grace_period: int = Field(default=1, ge=1, description="Iterations before a trial may stop.")
-    reduction_factor: float = Field(default=4, gt=1, description="Keep the top 1/eta per rung.")
-    brackets: int = Field(default=1, ge=1)
+    max_t: int = Field(default=100, ge=1, le=_ITERATIONS,
+                       description="Iterations a trial may reach at most.")
+    grace_period: int = Field(default=1, ge=1, le=_ITERATIONS,
+                              description="Iterations before a trial may stop.")
+    reduction_factor: float = Field(default=4, gt=1, le=bounds.MAX_REDUCTION_FACTOR,
+                                    description="Keep the top 1/eta per rung.")
+    brackets: int = Field(default=1, ge=1, le=bounds.MAX_BRACKETS)
     stop_last_trials: bool = _stop_last_trials()
 
 
@@ -75,8 +84,8 @@ class HyperBandScheduler(TuneScheduler):
     TUNE_CLASS = "ray.tune.schedulers.HyperBandScheduler"
     type: Literal["hyperband"]
     time_attr: str = _time_attr("training_iteration")
-    max_t: int = Field(default=81, ge=1)
-    reduction_factor: float = Field(default=3, gt=1)
+    max_t: int = Field(default=81, ge=1, le=_ITERATIONS)
+    reduction_factor: float = Field(default=3, gt=1, le=bounds.MAX_REDUCTION_FACTOR)
     stop_last_trials: bool = _stop_last_trials()
 
 
@@ -91,10 +100,11 @@ class MedianStoppingScheduler(TuneScheduler):
     TUNE_CLASS = "ray.tune.schedulers.MedianStoppingRule"
     type: Literal["median"]
     time_attr: str = _time_attr("time_total_s")
-    grace_period: float = Field(default=60.0, ge=0)
-    min_samples_required: int = Field(default=3, ge=1)
+    grace_period: float = Field(default=60.0, ge=0, le=_ITERATIONS)
+    min_samples_required: int = Field(default=3, ge=1, le=bounds.MAX_TRIALS)
     min_time_slice: int = Field(
-        default=0, ge=0, description="A trial runs at least this long (in timeAttr) before "
+        default=0, ge=0, le=_ITERATIONS,
+        description="A trial runs at least this long (in timeAttr) before "
         "it yields to waiting trials when there are too few results to compare.")
     hard_stop: bool = Field(default=True, description="false pauses a trial below the median "
                             "instead of stopping it; paused trials finish once the rest have.")
@@ -105,7 +115,7 @@ class PopulationScheduler(TuneScheduler):
 
     OURS = ("seed",)
     time_attr: str = _time_attr("time_total_s")
-    perturbation_interval: float = Field(default=60.0, gt=0,
+    perturbation_interval: float = Field(default=60.0, gt=0, le=_ITERATIONS,
                                          description="Time (in timeAttr) between exploits.")
     quantile_fraction: float = Field(default=0.25, gt=0, le=0.5)
     log_config: bool = Field(
@@ -116,7 +126,7 @@ class PopulationScheduler(TuneScheduler):
         default=False,
         description="Exploit only when every trial has reached the same iteration: fair "
         "comparisons when trials run at uneven speeds, at the cost of pausing them all.")
-    seed: int | None = Field(
+    seed: Seed | None = Field(
         default=None,
         description="Seeds the exploit and explore draws (default: the searcher's seed). With "
         "synch, the same seed and the same trial results make the same exploits.")
@@ -131,7 +141,7 @@ class PbtScheduler(PopulationScheduler):
     burn_in_period: float = Field(default=0.0, ge=0,
                                   description="No exploit before this time (in timeAttr).")
     resample_probability: float = Field(default=0.25, ge=0, le=1)
-    perturbation_factors: list[float] = Field(
+    perturbation_factors: list[Factor] = Field(
         default_factory=lambda: [1.2, 0.8], min_length=2, max_length=2,
         description="Explore multiplies a float or int by one of these: one above 1, one below. "
         "Wider factors (e.g. [3, 0.33]) let PBT follow a learning rate across decades.")
@@ -162,14 +172,19 @@ Scheduler = Annotated[
 ]
 
 
+Point = Annotated[dict[Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH)], ScalarValue],
+                  Field(max_length=bounds.MAX_PARAMETERS)]
+
+
 class _WarmStart(SpecModel):
-    points_to_evaluate: list[dict[str, Any]] = Field(
-        default_factory=list, description="Known configurations tried first (warm start).")
+    points_to_evaluate: list[Point] = Field(
+        default_factory=list, max_length=bounds.MAX_WARM_START_POINTS,
+        description="Known configurations tried first (warm start).")
 
 
 class RandomSearcher(_WarmStart):
     type: Literal["random"]
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class GridSearcher(SpecModel):
@@ -183,9 +198,9 @@ class OptunaSearcher(_WarmStart):
 
     type: Literal["optuna"]
     sampler: Literal["tpe", "gp"] = "tpe"
-    seed: int | None = None
+    seed: Seed | None = None
     n_startup_trials: int = Field(
-        default=10, ge=1,
+        default=10, ge=1, le=bounds.MAX_TRIALS,
         description="Random trials before the model takes over (Optuna's default: 10).")
 
 
@@ -193,14 +208,14 @@ class BohbSearcher(_WarmStart):
     """BOHB's model-based sampling (TuneBOHB); runs with scheduler type bohb."""
 
     type: Literal["bohb"]
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class DragonflySearcher(_WarmStart):
     """Dragonfly's GP bandit over int, float and discrete parameters together (the guide's BO)."""
 
     type: Literal["dragonfly"]
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 Searcher = Annotated[
