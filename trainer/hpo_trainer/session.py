@@ -8,8 +8,11 @@ Reconfiguring (Tune's ``reset_config``) reuses the graphs, which are cached per 
 keeps the model's weights when only algorithm hyperparameters change; any other change starts a
 fresh, seeded model, so a trial gives the same result whether or not its actor was reused.
 
-The graphs of both splits are placed on the device once and batched there
-(:mod:`hpo_trainer.batching`).
+Before a model is built its memory is estimated (:mod:`hpo_trainer.memory`): a config over
+``max_memory_gb`` is refused with :class:`~hpo_trainer.memory.ConfigTooLarge`. The graphs of
+both splits are placed on the device once and batched there (:mod:`hpo_trainer.batching`). A
+step that diverges reports :data:`~hpo_trainer.results.DIVERGED_VALUE` and ``done``
+(:mod:`hpo_trainer.results`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from .batching import DeviceLoader, GraphStore
 from .config import ARCHITECTURE_KEYS, DATA_KEYS, SPLIT_KEYS, TrialConfig
 from .features import GraphSpec, load_graphs
 from .loops import evaluate, train_epoch
+from .memory import ConfigTooLarge, check_fits
 from .model import CGCNN
+from .results import DIVERGED_VALUE, step_result
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +124,7 @@ class TrainingSession:
 
     def _build_model(self) -> None:
         c = self.config
+        self.memory = check_fits(c, self.train_graphs)  # before anything is allocated
         self._place()
         torch.manual_seed(c.seed)  # same seed, same initial weights, whichever actor runs it
         self.model = CGCNN(c.atom_embedding_size, c.num_graph_conv_layers, c.fc_feat_size,
@@ -188,6 +194,7 @@ class TrainingSession:
                     gamma=new.lr_schedule.gamma)
         self._sync_lr()
         if "batch_size" in changed:
+            self.memory = check_fits(new, self.train_graphs)
             self._build_train_loader()
         return True
 
@@ -203,23 +210,16 @@ class TrainingSession:
         self.iteration += 1
         if self.scheduler is not None:
             self.scheduler.step()
-        diverged = not (math.isfinite(train_loss) and math.isfinite(metrics["mae"]))
-        return {
-            # A diverged trial reports inf, never NaN: schedulers compare inf, but not NaN.
-            "val_mae": math.inf if diverged else metrics["mae"],
-            "val_rmse": math.inf if diverged else metrics["rmse"],
-            "val_loss": math.inf if diverged else metrics["loss"],
-            "train_loss": math.inf if diverged else train_loss,
+        return step_result(train_loss, metrics, {
             "lr": lr,
             "epoch": self.epoch,
             "epoch_time_s": epoch_time,
-            "diverged": diverged,
             "device": str(self.device),
             "num_params": sum(p.numel() for p in self.model.parameters()),
             "num_train": len(self.train_graphs),
             "num_val": len(self.val_graphs),
             "dataset_fingerprint": self.data_fingerprint,
-        }
+        })
 
     def architecture(self) -> dict[str, int]:
         return {key: getattr(self.config, key) for key in sorted(ARCHITECTURE_KEYS)}
@@ -264,8 +264,8 @@ def train(config: Mapping[str, Any], epochs: int,
     """Train a CGCNN for ``epochs`` epochs without Ray; returns one metrics dict per step.
 
     Steps run ``epochs_per_step`` epochs each (default 1), so ``lr_schedule`` milestones, counted
-    in steps, mean the same here as in a Tune trial. With ``checkpoint_path`` the final state is
-    saved there (:meth:`TrainingSession.save`).
+    in steps, mean the same here as in a Tune trial; a step that diverged is the last. With
+    ``checkpoint_path`` the final state is saved there (:meth:`TrainingSession.save`).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, but got {epochs}")
@@ -277,10 +277,12 @@ def train(config: Mapping[str, Any], epochs: int,
         history.append(result)
         logger.info("step %d: val_mae=%.4f eV train_loss=%.4f lr=%.2e", session.iteration,
                     result["val_mae"], result["train_loss"], result["lr"])
+        if result["diverged"]:
+            break
     if checkpoint_path is not None:
         session.save(checkpoint_path)
     return history
 
 
-__all__ = ["TrainingSession", "TrialConfig", "data_fingerprint", "pick_device", "split_indices",
-           "train"]
+__all__ = ["DIVERGED_VALUE", "ConfigTooLarge", "TrainingSession", "TrialConfig",
+           "data_fingerprint", "pick_device", "split_indices", "train"]
