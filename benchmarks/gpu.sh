@@ -17,7 +17,7 @@
 #                  installed (the test suite's smoke test runs it so)
 #   VENV           the virtual environment made otherwise (default .venv-gpu); it sees the base
 #                  Python's packages, so a CUDA torch already installed there is used
-#   BASE_PYTHON    the Python that makes it (default python3)
+#   BASE_PYTHON    the Python that makes it and whose packages it sees (default python3)
 #   TORCH_INSTALL  pip arguments for torch when the environment has no CUDA build of it; default
 #                  "torch==2.13.0", which from PyPI on Linux x86_64 is the CUDA build (a machine
 #                  whose pip is set up with a CPU wheel folder, like the development machines,
@@ -49,7 +49,15 @@ within() { local left=$((LIMIT_S - (SECONDS - START))); echo $(( left < $1 ? lef
 
 install() {
   local venv=${VENV:-$ROOT/.venv-gpu} torch_install=${TORCH_INSTALL:-torch==2.13.0}
-  [ -x "$venv/bin/python" ] || "${BASE_PYTHON:-python3}" -m venv --system-site-packages "$venv"
+  local base=${BASE_PYTHON:-python3}
+  if [ ! -x "$venv/bin/python" ]; then
+    "$base" -m venv "$venv"
+    # The base Python's packages (a CUDA torch, say) stay importable, behind the venv's own: a
+    # .pth file rather than --system-site-packages, which skips them when the base Python is
+    # itself a virtual environment's.
+    local purelib='import sysconfig; print(sysconfig.get_paths()["purelib"])'
+    "$base" -c "$purelib" > "$("$venv/bin/python" -c "$purelib")/base-python.pth"
+  fi
   PYTHON="$venv/bin/python"
   local pip="$PYTHON -m pip --disable-pip-version-check -q"
   # shellcheck disable=SC2086  # the variables hold several pip arguments
