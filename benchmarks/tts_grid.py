@@ -102,6 +102,7 @@ def plot_grid(rows: list[dict], output: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for i, space in enumerate(sorted({r["space"] for r in rows})):
@@ -116,6 +117,9 @@ def plot_grid(rows: list[dict], output: Path) -> Path:
     ax.set_yscale("log")
     ticks = sorted({r["max_t"] for r in rows})
     ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    for formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 0.5, 1, 2: not 10^0
     ax.set(xlabel="maxT (epochs a full trial trains)",
            ylabel="time-to-solution ratio RS / ASHA-RS", title="When does ASHA pay? (>1: it does)")
     ax.legend()

@@ -47,7 +47,7 @@ def test_top_k_curve_follows_each_trials_best_so_far(tmp_path):
     exp = experiment(tmp_path, "a", {"t1": [(1, 5.0), (2, 3.0), (3, 4.0)],
                                       "t2": [(2, 2.0), (4, 1.0)]})
     history = load_history(exp)
-    mean, std, finished, n = top_k_curve(history, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), top_k=2)
+    mean, _, finished, n = top_k_curve(history, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), top_k=2)
     # origin is t1's start (t=0); best so far: t1 -,5,3,3,3 ; t2 -,-,2,2,1
     assert np.isnan(mean[0]) and n[0] == 0
     # At t=1 only t1 has a result: the mean of those there, flagged by n = 1 < top_k.
