@@ -126,7 +126,7 @@ def test_pbt_accepts_algorithm_hyperparameters_and_declared_roles():
                              "mystery": {"type": "float", "min": 0, "max": 1,
                                          "role": "algorithm"}}),
         strategy={"scheduler": {"type": "pbt", "perturbationInterval": 2}},
-        budget={"trials": 4, "maxIterationsPerTrial": 8},
+        budget={"trials": 4, "maxIterationsPerTrial": 8, "maxConcurrentTrials": None},
     )
     assert parse_campaign(doc).spec.strategy.scheduler.type == "pbt"
 

@@ -60,7 +60,7 @@ def test_scheduler_factory_maps_every_type():
                                      "reductionFactor": 3}))
     assert isinstance(asha, AsyncHyperBandScheduler) and asha._max_t == 9
     assert len(asha._brackets) == 1
-    ahb = make_scheduler(spec_with({"type": "async_hyperband", "maxT": 27}))
+    ahb = make_scheduler(spec_with({"type": "async_hyperband", "maxT": 27, "brackets": 3}))
     assert isinstance(ahb, AsyncHyperBandScheduler) and len(ahb._brackets) == 3
     assert isinstance(make_scheduler(spec_with({"type": "hyperband", "maxT": 9})),
                       HyperBandScheduler)
@@ -73,19 +73,40 @@ def test_scheduler_factory_maps_every_type():
 def test_pbt_mutates_the_searched_algorithm_hyperparameters():
     doc = campaign(searchSpace=replace({k: v for k, v in SPACE.items() if k != "layers"}),
                    strategy={"scheduler": {"type": "pbt", "perturbationInterval": 3}},
-                   budget={"trials": 4, "maxIterationsPerTrial": 12})
+                   budget={"trials": 4, "maxIterationsPerTrial": 12, "maxConcurrentTrials": None})
     spec = parse_campaign(doc).spec
     pbt = make_scheduler(spec)
     assert isinstance(pbt, PopulationBasedTraining)
     assert set(pbt._hyperparam_mutations) == {"lr", "batch_size"}
     assert pbt._hyperparam_mutations["batch_size"] == [16, 32, 64]
+    assert pbt._custom_explore_fn is None  # Ray's explore: no clipping unless clipToRange
+
+
+def test_pbt_mutates_a_subset_and_starts_from_initial_values():
+    space = {"lr": {**SPACE["lr"], "initial": {"min": 1e-3, "max": 1e-2}},
+             "batch_size": {**SPACE["batch_size"], "mutate": False,
+                            "initial": {"values": [32]}}}
+    doc = campaign(searchSpace=replace(space),
+                   strategy={"scheduler": {"type": "pbt", "perturbationInterval": 3,
+                                           "clipToRange": True}},
+                   budget={"trials": 4, "maxIterationsPerTrial": 12, "maxConcurrentTrials": None})
+    spec = parse_campaign(doc).spec
+    pbt = make_scheduler(spec)
+    assert set(pbt._hyperparam_mutations) == {"lr"}  # explore keeps batch_size as it starts
+    mutation = pbt._hyperparam_mutations["lr"]
+    assert (mutation.lower, mutation.upper) == (1e-4, 1e-1)  # explore's range: the whole range
+    start = param_space(spec)
+    assert (start["lr"].lower, start["lr"].upper) == (1e-3, 1e-2)  # starting values: initial
+    assert start["batch_size"].categories == [32]
+    assert pbt._custom_explore_fn({"lr": 0.5, "batch_size": 32})["lr"] == 0.1  # clipToRange
 
 
 def test_pbt_seed_defaults_to_the_searchers():
     def seed(scheduler: dict, searcher: dict) -> int | None:
         doc = campaign(searchSpace=replace({"lr": SPACE["lr"]}),
                        strategy={"scheduler": {"type": "pbt", **scheduler}, "searcher": searcher},
-                       budget={"trials": 4, "maxIterationsPerTrial": 12})
+                       budget={"trials": 4, "maxIterationsPerTrial": 12,
+                               "maxConcurrentTrials": None})
         return population_seed(parse_campaign(doc).spec)
 
     assert seed({"seed": 3}, {"type": "random", "seed": 7}) == 3
@@ -100,14 +121,17 @@ def test_checkpoints_only_when_asked_for_whatever_the_scheduler(scheduler):
     # The guide's minimal checkpointing: schedulers that need checkpoints (PBT exploits,
     # HyperBand pauses) save them themselves; a periodic one is only the user's choice.
     doc = campaign(searchSpace=replace({"lr": SPACE["lr"]}), strategy={"scheduler": scheduler},
-                   budget={"trials": 4, "maxIterationsPerTrial": 9})
+                   budget={"trials": 4, "maxIterationsPerTrial": 9, "maxConcurrentTrials": None})
     assert checkpoint_frequency(parse_campaign(doc).spec) == 0
     doc["spec"]["checkpoint"] = {"frequency": 3}
     assert checkpoint_frequency(parse_campaign(doc).spec) == 3
 
 
 def test_the_iteration_limit_stops_trials():
-    assert stop_criteria(spec_with({"type": "asha", "maxT": 9})) == {"training_iteration": 9}
+    capped = spec_with({"type": "asha", "maxT": 9}, maxIterationsPerTrial=9)
+    assert stop_criteria(capped) == {"training_iteration": 9}
+    # ASHA stops trials at maxT itself (stopLastTrials), in its timeAttr, as in Ray Tune.
+    assert stop_criteria(spec_with({"type": "asha", "maxT": 9})) is None
 
 
 def test_random_search_seed_and_warm_start():

@@ -38,6 +38,10 @@ def campaign_doc(name: str = "toy", **spec: Any) -> dict[str, Any]:
     return campaign(name, OPERATOR_CAMPAIGN, namespace="default", **spec)
 
 
+# A running driver publishes every 2 s; one silent for longer than this is reported stalled.
+STALL_SECONDS = 10
+
+
 @pytest.fixture(scope="session")
 def kuberay_crd() -> dict[str, Any]:
     path = KUBERAY_CRDS / "ray.io_rayjobs.yaml"
@@ -85,6 +89,7 @@ def operator(cluster: EmulatedCluster, standin: KubeRayStandIn) -> Iterator[Oper
     # A short experiment-checkpoint period so that a killed driver loses little (passed to the
     # driver through the RayJob's runtime env, as on a cluster).
     process = OperatorProcess(cluster, {"HPO_EXPERIMENT_CHECKPOINT_SECONDS": "1",
-                                        "HPO_RESYNC_SECONDS": "5"}).start()
+                                        "HPO_RESYNC_SECONDS": "5",
+                                        "HPO_DRIVER_STALL_SECONDS": str(STALL_SECONDS)}).start()
     yield process
     process.stop()

@@ -104,6 +104,25 @@ def test_an_unowned_progress_configmap_is_refused_like_any_foreign_child(fake: F
     assert fake.status().best_trial is None  # the old campaign's progress is not read
 
 
+def test_cleanup_deletes_only_what_the_campaign_owns(fake: FakeKube) -> None:
+    """Objects with a child's name that are another's (an earlier campaign's, or nobody's) survive
+    the campaign's deletion; with no uid to go by, nothing is deleted."""
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
+    ours = set(names.children(NAME))
+    assert ours <= set(fake.objects)
+    foreign = {
+        ("ConfigMap", names.progress_configmap_name(NAME)): progress_configmap(owned_by("uid-old")),
+        ("ConfigMap", names.manifest_configmap_name(NAME)): {
+            "kind": "ConfigMap", "metadata": {"name": names.manifest_configmap_name(NAME)}},
+    }
+    fake.objects.update(foreign)
+    campaigns.cleanup(NS, NAME, None, Metrics(), LOG)
+    assert ours <= set(fake.objects)
+    campaigns.cleanup(NS, NAME, UID, Metrics(), LOG)
+    assert {key: fake.objects.get(key) for key in foreign} == foreign
+    assert ours - set(fake.objects) == ours - set(foreign)
+
+
 # -- provisioning the API refuses ------------------------------------------------------------------
 @pytest.mark.parametrize("code, reason", [(403, "Forbidden"), (404, "NotFound"), (422, "Invalid")])
 def test_a_refused_create_says_why_in_the_status(fake: FakeKube, code: int, reason: str) -> None:
@@ -155,7 +174,7 @@ def test_cleanup_waits_for_a_sync_in_flight(fake: FakeKube,
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         first = pool.submit(campaigns.sync, NS, NAME, OperatorSettings(), Metrics(), "a")
         assert inside.wait(5)
-        cleanup = pool.submit(campaigns.cleanup, NS, NAME, Metrics(), LOG)
+        cleanup = pool.submit(campaigns.cleanup, NS, NAME, UID, Metrics(), LOG)
         second = pool.submit(campaigns.sync, NS, NAME, OperatorSettings(), Metrics(), "b")
         time.sleep(0.3)
         assert not cleanup.done()

@@ -9,8 +9,10 @@ Starting Ray dominates the cost, so the scenario runs once.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +60,27 @@ def journal(path: Path) -> list[tuple[str, str]]:
     return [(w[0], w[1]) for w in (ln.split() for ln in path.read_text().splitlines()) if len(w) == 2]
 
 
+def driver_stalled(cluster: EmulatedCluster, status: str) -> dict[str, Any] | None:
+    conditions = json.loads(jsonpath(cluster, "toy", ".status.conditions") or "[]")
+    found = next((c for c in conditions if c["type"] == "DriverStalled"), None)
+    return found if found is not None and found["status"] == status else None
+
+
+def pause_the_driver(cluster: EmulatedCluster,
+                     standin: KubeRayStandIn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SIGSTOP the running driver until the operator reports it stalled, then let it go on."""
+    driver = standin.drivers["default/toy-tune"]
+    driver.send_signal(signal.SIGSTOP)
+    try:
+        paused = wait_until(lambda: driver_stalled(cluster, "True"), 60,
+                            message="DriverStalled=True for a stopped driver")
+    finally:
+        driver.send_signal(signal.SIGCONT)
+    resumed = wait_until(lambda: driver_stalled(cluster, "False"), 60,
+                         message="DriverStalled=False once the driver publishes again")
+    return paused, resumed
+
+
 @dataclass
 class Lifecycle:
     phase: str
@@ -69,6 +92,10 @@ class Lifecycle:
     events: list[dict[str, Any]]
     attempts: int
     metrics: str
+    driver_env: dict[str, str]
+    token: str
+    rayjob: dict[str, Any]
+    stalled: tuple[dict[str, Any], dict[str, Any]]  # DriverStalled while paused, once resumed
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +118,19 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
     seen.append(rayjobs(cluster))
     operator.kill()  # while the retry runs: the new operator must adopt, not re-create
     operator.start()
+    stalled = pause_the_driver(cluster, standin)
     phase = wait_until(lambda: phase_is(cluster, "toy", "Succeeded", "Failed"), 180,
                        message="a final phase")
     seen.append(rayjobs(cluster))
+    secret = cluster.get_json("secret", "toy-ray-token") or {}
     yield Lifecycle(
         phase=phase, best_trial=json.loads(jsonpath(cluster, "toy", ".status.bestTrial")),
         status=(cluster.get_json("hpocampaign", "toy") or {}).get("status", {}),
         finished_before_kill=finished, journal=journal(log), rayjobs_seen=seen,
         events=events(cluster, "toy"), attempts=standin.attempts["default/toy-tune"],
-        metrics=operator.metrics())
+        metrics=operator.metrics(), driver_env=standin.pod_env["default/toy-tune"],
+        token=base64.b64decode(secret.get("data", {}).get("auth_token", "")).decode(),
+        rayjob=cluster.get_json("rayjob", "toy-tune") or {}, stalled=stalled)
 
 
 def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -> None:
@@ -120,6 +151,14 @@ def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -
     assert record["image"]  # the driver is told its image
 
 
+def test_the_driver_ran_with_ray_token_auth_on(lifecycle: Lifecycle) -> None:
+    """The driver's local Ray required the campaign's token, which reached it only through the
+    Secret the operator made (the RayJob names the Secret, never the token)."""
+    assert len(lifecycle.token) >= 43
+    assert lifecycle.driver_env == {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": lifecycle.token}
+    assert lifecycle.token not in json.dumps(lifecycle.rayjob)
+
+
 def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifecycle) -> None:
     assert lifecycle.attempts == 2
     assert lifecycle.status["resumed"] >= 1
@@ -131,6 +170,14 @@ def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifec
         starts.count(t) == 1 for t in lifecycle.finished_before_kill), lifecycle.journal
     assert len(set(starts)) == TRIALS
     assert "ExperimentResumed" in [e["reason"] for e in lifecycle.events]
+
+
+def test_a_stopped_driver_is_reported_stalled_and_recovers(lifecycle: Lifecycle) -> None:
+    paused, resumed = lifecycle.stalled
+    assert paused["reason"] == "NoHeartbeat" and "no progress from the driver" in paused["message"]
+    assert resumed["reason"] == "HeartbeatResumed"
+    assert "DriverStalled" in [e["reason"] for e in lifecycle.events]  # a Warning event
+    assert lifecycle.phase == "Succeeded"  # a stall is reported, not a failure
 
 
 def test_operator_restart_creates_nothing_twice(lifecycle: Lifecycle) -> None:
@@ -176,6 +223,10 @@ def test_deleting_the_campaign_removes_its_children(cluster: EmulatedCluster,
     wait_until(lambda: "toy-tune" not in rayjobs(cluster), 30, message="the RayJob to go with it")
     assert cluster.get_json("configmap", "toy-progress") is None
     assert cluster.get_json("configmap", "toy-manifest") is None
+    for kind, name in [("secret", "toy-ray-token"), ("serviceaccount", "toy-driver"),
+                       ("role", "toy-driver"), ("rolebinding", "toy-driver"),
+                       ("networkpolicy", "toy-ray")]:
+        assert cluster.get_json(kind, name) is None, (kind, name)
 
 
 def test_invalid_campaign_ends_validation_failed_with_a_warning_event(

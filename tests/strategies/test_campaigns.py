@@ -18,7 +18,8 @@ SMALL = {
     "async_hyperband": ({"type": "async_hyperband", "maxT": 4, "gracePeriod": 1,
                          "reductionFactor": 2, "brackets": 2}, RANDOM),
     "hyperband": ({"type": "hyperband", "maxT": 4, "reductionFactor": 2}, RANDOM),
-    "median": ({"type": "median", "gracePeriod": 1, "minSamplesRequired": 2}, RANDOM),
+    "median": ({"type": "median", "timeAttr": "training_iteration", "gracePeriod": 1,
+                "minSamplesRequired": 2}, RANDOM),
     "optuna-gp": ({"type": "fifo"}, {"type": "optuna", "sampler": "gp", "seed": 0,
                                      "nStartupTrials": 3,
                                      "pointsToEvaluate": [{"lr": OPTIMUM["lr"], "width": 37,
@@ -30,9 +31,11 @@ SMALL = {
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_strategy_runs_a_real_campaign(name, local_ray, tmp_path):
     scheduler, searcher = SMALL[name]
-    status = run_campaign(parsed(name.replace("_", "-"),
-                                 on_bowl(scheduler, searcher, trials=5, iterations=4)),
-                          tmp_path, [], publish_interval=30)
+    overrides = on_bowl(scheduler, searcher, trials=5, iterations=4)
+    if name == "hyperband":  # its brackets' trials must exist together: no cap
+        overrides["budget"]["maxConcurrentTrials"] = None
+    status = run_campaign(parsed(name.replace("_", "-"), overrides), tmp_path, [],
+                          publish_interval=30)
     assert status.phase is Phase.SUCCEEDED, status.message
     assert status.trials.total == 5 and status.trials.errored == 0
     if "pointsToEvaluate" in searcher:  # the warm-start point is the optimum: tried, and best
@@ -41,7 +44,8 @@ def test_strategy_runs_a_real_campaign(name, local_ray, tmp_path):
 
 
 def test_pb2_runs_and_reports_a_schedule(local_ray, tmp_path):
-    pb2 = {"type": "pb2", "perturbationInterval": 4, "quantileFraction": 0.5, "synch": True}
+    pb2 = {"type": "pb2", "timeAttr": "training_iteration", "perturbationInterval": 4,
+           "quantileFraction": 0.5, "synch": True}
     pb2_campaign = parsed("pb2", on_step_decay(pb2, seed=0),
                           searchSpace=replace({"lr": {"type": "float", "min": 1e-4, "max": 0.5}}),
                           budget={"maxIterationsPerTrial": 9})  # two perturbation rounds suffice

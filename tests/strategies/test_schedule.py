@@ -71,7 +71,8 @@ def _pbt_experiment(tmp_path: Path, own_log: bool) -> tuple[Path, TrialSummary]:
 @pytest.mark.parametrize("own_log", [True, False])
 def test_hook_writes_the_schedule_and_the_cli_prints_it(own_log, tmp_path, capsys):
     exp, best = _pbt_experiment(tmp_path, own_log)
-    spec = parsed("p", on_step_decay({"type": "pbt", "perturbationInterval": 4}, 0)).spec
+    pbt = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 4}
+    spec = parsed("p", on_step_decay(pbt, 0)).spec
     schedule = schedule_hook(spec, str(exp), best)
     assert schedule is not None and (exp / SCHEDULE_FILE).exists()
     assert schedule.params["lr"] == [[1, 0.1], [9, 0.01], [17, 0.001]]

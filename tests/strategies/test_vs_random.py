@@ -32,8 +32,8 @@ pytestmark = pytest.mark.slow
 
 SEEDS = (0, 1, 2)
 TRIALS, ITERATIONS = 12, 3
-PBT = {"type": "pbt", "perturbationInterval": 2, "quantileFraction": 0.5,
-       "resampleProbability": 0.1, "synch": True}
+PBT = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 2,
+       "quantileFraction": 0.5, "resampleProbability": 0.1, "synch": True}
 POPULATION = 8
 
 METHODS = {

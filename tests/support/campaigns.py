@@ -84,6 +84,13 @@ def campaign(name: str = "toy", /, *layers: dict[str, Any], namespace: str | Non
     return doc
 
 
+def exact(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A campaign manifest whose spec is exactly ``spec``: for tests that write a whole one."""
+    doc = campaign(name)
+    doc["spec"] = copy.deepcopy(spec)
+    return doc
+
+
 def parsed(name: str = "toy", /, *layers: dict[str, Any], namespace: str | None = None,
            **spec: Any) -> Campaign:
     """:func:`campaign`, parsed and validated as ``hpo`` does."""

@@ -117,6 +117,9 @@ class CampaignStatus(_Model):
     results_processed: int = 0
     time_to_target_seconds: float | None = None
     resumed: int = Field(default=0, description="How often the experiment was restored.")
+    heartbeat_time: str | None = Field(
+        default=None, description="When the driver last published its progress; the operator "
+                                  "sets DriverStalled when this grows old while it runs.")
     experiment_path: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     schedule: HyperparameterSchedule | None = None

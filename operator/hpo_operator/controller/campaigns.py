@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import kopf
@@ -25,6 +26,7 @@ from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
 from . import reconcile
 from .children import ChildBlocked, ensure_children, owned
+from .liveness import driver_liveness
 from .metrics import Metrics
 from .settings import OperatorSettings
 
@@ -182,6 +184,7 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
             return old
         rayjob, blocked = _rayjob(body, campaign, old, settings)
         new = reconcile.fold(old, rayjob, _progress(body), campaign.spec.objective.mode)
+        new = driver_liveness(new, datetime.now(timezone.utc), settings.driver_stall_seconds)
         if blocked is not None:
             new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
         _apply(namespace, name, old, new)
@@ -256,12 +259,14 @@ def _apply(namespace: str, name: str, old: CampaignStatus, new: CampaignStatus) 
         kube.patch_campaign_status(namespace, name, patch)
 
 
-def cleanup(namespace: str, name: str, metrics: Metrics,
+def cleanup(namespace: str, name: str, uid: str | None, metrics: Metrics,
             logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """Delete what the campaign object with this ``uid`` owns, and nothing else: an object that
+    only has a child's name is another's (provisioning refused to adopt it)."""
     # Under the campaign's lock: a sync in flight could otherwise re-create the RayJob just
     # deleted, or observe metrics just forgotten.
     with _locks.hold(namespace, name):
-        deleted = kube.delete_children(namespace, name)
+        deleted = kube.delete_children(namespace, name, uid)
         metrics.forget(namespace, name)
         _problems.forget(namespace, name)
     if deleted:

@@ -107,7 +107,7 @@ async def resync(namespace: str, name: str, memo: kopf.Memo, stopped: kopf.Daemo
 
 
 @kopf.on.delete(*CAMPAIGNS)
-def cleanup(namespace: str, name: str, memo: kopf.Memo, logger: logging.Logger,
-            **_: Any) -> None:
-    campaigns.cleanup(namespace, name, memo.metrics, logger)
+def cleanup(namespace: str, name: str, body: kopf.Body, memo: kopf.Memo,
+            logger: logging.Logger, **_: Any) -> None:
+    campaigns.cleanup(namespace, name, body["metadata"].get("uid"), memo.metrics, logger)
 

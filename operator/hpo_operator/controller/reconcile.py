@@ -28,7 +28,8 @@ _OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials"
 _DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
 PROGRESS_UNREADABLE = "ProgressUnreadable"
 # Conditions the operator decides; every other one is the driver's, as of its latest progress.
-_OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE}
+DRIVER_STALLED = "DriverStalled"  # decided from the heartbeat's age, see .liveness
+_OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE, DRIVER_STALLED}
 # Starts the Provisioned message while a lost RayJob cannot be created again: it also tells
 # children_expected() that the children are still to be re-created once the way is clear.
 _RECREATING = "re-creating the children lost while the campaign ran: "
@@ -198,6 +199,10 @@ def milestones(old: CampaignStatus, new: CampaignStatus) -> list[Milestone]:
         events.append(Milestone("Normal", "ExperimentResumed",
                                 f"the driver restored the Tune experiment (resume #{new.resumed}); "
                                 "finished trials are kept"))
+    stalled, before = new.condition(DRIVER_STALLED), old.condition(DRIVER_STALLED)
+    if stalled is not None and stalled.status == "True" and (before is None
+                                                            or before.status != "True"):
+        events.append(Milestone("Warning", DRIVER_STALLED, stalled.message))
     if new.phase is not old.phase:
         if new.phase is Phase.RUNNING:
             events.append(Milestone("Normal", "Running", "the driver is running trials"))

@@ -29,14 +29,14 @@ class OperatorSettings:
     """Port of the Prometheus /metrics endpoint; 0 disables it."""
     resync_seconds: float = 30.0
     """Re-read every unfinished campaign's children this often, in case a watch event was lost."""
+    driver_stall_seconds: float = 600.0
+    """Condition DriverStalled once a running driver has published no progress for this long."""
     image: str = ClusterDefaults.image
     """Ray image for campaigns whose spec.resources.cluster.image is empty."""
     ray_version: str = ClusterDefaults.ray_version
     """Ray version inside that image."""
     storage_path: str = ClusterDefaults.storage_path
     """Experiment directory in the Ray pods when a campaign sets no spec.storage.path."""
-    driver_service_account: str = ClusterDefaults.driver_service_account
-    """Service account of the Ray head pod, allowed to write the progress ConfigMap."""
     deadline_margin_seconds: int = ClusterDefaults.deadline_margin_seconds
     """Seconds added to spec.budget.timeLimit for the RayJob's activeDeadlineSeconds."""
     backoff_limit: int = ClusterDefaults.backoff_limit
@@ -47,6 +47,18 @@ class OperatorSettings:
     """Tune experiment-state save period in the driver; unset keeps Tune's automatic period."""
     run_as_user: int | None = None
     """A uid: the Ray pods meet the 'restricted' Pod Security Standard, running as this user."""
+    kuberay_namespace: str = ClusterDefaults.kuberay_namespace
+    """Namespace of the KubeRay operator, whose pods may reach each campaign's Ray dashboard (it
+    polls job status there); empty: any namespace."""
+    kuberay_pod_labels: tuple[str, ...] = ClusterDefaults.kuberay_pod_labels
+    """Labels (key=value, comma-separated) of the KubeRay operator's pods."""
+
+    def __post_init__(self) -> None:
+        try:
+            self.cluster_defaults()  # refused at start-up, not at each campaign
+        except ValueError as exc:
+            raise ConfigurationError(f"{PREFIX}KUBERAY_NAMESPACE, {PREFIX}KUBERAY_POD_LABELS: "
+                                     f"{exc}") from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:

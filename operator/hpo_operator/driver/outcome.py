@@ -16,7 +16,10 @@ from .reproduce import reproduction
 
 def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str,
            reproduce: Reproduction | None = None) -> CampaignStatus:
-    """The final status: published to every sink and returned."""
+    """The final status: published to every sink and returned. Unless a rerun resumes the
+    campaign (interrupted), no trial is left running or waiting: they ended with it."""
+    if reason != INTERRUPTED:
+        progress.tracker.settle()
     progress.base.set_condition("Complete", True, reason, message)
     progress.base.message = message
     progress.base.completion_time = now_iso()

@@ -139,8 +139,9 @@ def _cross_field_rules(properties: dict[str, Schema]) -> list[Schema]:
         rules.append({"rule": "!has(self.values) || size(self.values) > 0",
                       "message": "a choice needs at least one value"})
     if {"gracePeriod", "maxT"} <= properties.keys():
+        # gracePeriod is a number (median stopping's is in seconds by default), maxT an integer.
         rules.append({"rule": "!has(self.gracePeriod) || !has(self.maxT) || "
-                              "self.gracePeriod <= self.maxT",
+                              "double(self.gracePeriod) <= double(self.maxT)",
                       "message": "gracePeriod must not exceed maxT"})
     return rules
 

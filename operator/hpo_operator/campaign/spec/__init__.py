@@ -24,11 +24,13 @@ from .params import (
     ChoiceValue,
     FloatParam,
     HyperparameterRole,
+    InitialValues,
     IntParam,
     Param,
     infer_role,
 )
 from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
+from .stopping import Plateau, Stop, Threshold
 from .strategy import (
     AshaScheduler,
     AsyncHyperBandScheduler,
@@ -47,6 +49,7 @@ from .strategy import (
     Scheduler,
     Searcher,
     Strategy,
+    TuneScheduler,
 )
 from .units import parse_duration
 
@@ -54,11 +57,12 @@ __all__ = [
     "API_VERSION", "KIND", "AshaScheduler", "AsyncHyperBandScheduler", "BohbScheduler",
     "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
-    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "IntParam",
+    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "InitialValues", "IntParam",
     "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
-    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "PopulationScheduler",
-    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Storage",
-    "Strategy", "Toleration", "Trainable", "infer_role", "parse_duration",
+    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "Plateau", "PopulationScheduler",
+    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
+    "Storage", "Strategy", "Threshold", "Toleration", "Trainable", "TuneScheduler", "infer_role",
+    "parse_duration",
 ]
 
 
@@ -94,6 +98,8 @@ class Budget(SpecModel):
     max_iterations_per_trial: int | None = Field(
         default=None, ge=1, description="Stop every trial at this training iteration."
     )
+    stop: Stop = Field(default_factory=Stop, description="Stop criteria beside the iteration "
+                       "cap: metric thresholds and plateaus per trial, the campaign's target.")
 
     @field_validator("time_limit", mode="before")
     @classmethod
@@ -117,6 +123,17 @@ class Checkpoint(SpecModel):
     )
     at_end: bool = False
     keep: int = Field(default=1, ge=1)
+    score_attribute: str | None = Field(
+        default=None, description="Rank checkpoints by this reported metric (Ray Tune's "
+        "checkpoint_score_attribute): keep the best, not the latest.")
+    score_order: Literal["min", "max"] | None = Field(
+        default=None, description="Whether a lower or higher scoreAttribute is better; default: "
+        "the objective's mode when scoreAttribute is the objective's metric, else max (Ray's).")
+
+    def resolved_score_order(self, objective: Objective) -> str:
+        if self.score_order is not None:
+            return self.score_order
+        return objective.mode if self.score_attribute == objective.metric else "max"
 
 
 class Runtime(SpecModel):

@@ -10,6 +10,30 @@ from pydantic import Field, field_validator, model_validator
 from .base import SpecModel
 
 HyperparameterRole = Literal["algorithm", "model"]
+ChoiceValue = Union[bool, int, float, str]
+
+
+class InitialValues(SpecModel):
+    """PBT/PB2: where a hyperparameter's starting values are drawn, inside its mutation range."""
+
+    min: float | None = None
+    max: float | None = None
+    log: bool | None = Field(default=None, description="Default: the parameter's own.")
+    values: list[ChoiceValue] | None = Field(
+        default=None, description="Starting values to draw from, instead of a min..max range.")
+
+    @model_validator(mode="after")
+    def _range_or_values(self) -> InitialValues:
+        ranged = self.min is not None or self.max is not None
+        if self.values is not None and (ranged or self.log is not None):
+            raise ValueError("give either values or a min..max range, not both")
+        if self.values is not None and not self.values:
+            raise ValueError("values needs at least one value")
+        if self.values is None and (self.min is None or self.max is None):
+            raise ValueError("give values, or both min and max")
+        if self.values is None:
+            _check_numeric_range(self.min, self.max, bool(self.log))  # type: ignore[arg-type]
+        return self
 
 
 class _Param(SpecModel):
@@ -20,6 +44,14 @@ class _Param(SpecModel):
             "Inferred from the name when absent; PBT may mutate algorithm hyperparameters only."
         ),
     )
+    mutate: bool = Field(
+        default=True,
+        description="PBT/PB2: whether explore changes this hyperparameter; false keeps the value "
+        "a trial starts with (an exploit still copies the better trial's value with its weights).")
+    initial: InitialValues | None = Field(
+        default=None,
+        description="PBT/PB2: where starting values are drawn (default: the whole range, which "
+        "stays the range that explore moves the value in).")
 
 
 class FloatParam(_Param):
@@ -44,9 +76,6 @@ class IntParam(_Param):
     def _check_range(self) -> IntParam:
         _check_numeric_range(self.min, self.max, self.log)
         return self
-
-
-ChoiceValue = Union[bool, int, float, str]
 
 
 class ChoiceParam(_Param):
