@@ -72,7 +72,8 @@ def strategies(seed: int, max_t: int = MAX_T, space: str = "guide") -> dict[str,
                             "searcher": {"type": "random", "seed": seed}},
                "budget": {"maxIterationsPerTrial": max_t}},
         "ASHA/RS": {"strategy": {"scheduler": asha, "searcher": {"type": "random", "seed": seed}}},
-        "AHB/RS": {"strategy": {"scheduler": {**asha, "type": "async_hyperband", "brackets": 3},
+        "AHB/RS": {"strategy": {"scheduler": {**asha, "type": "async_hyperband",
+                                              "brackets": _brackets(max_t)},
                                 "searcher": {"type": "random", "seed": seed}}},
         "ASHA/BO": {"strategy": {"scheduler": asha,
                                  "searcher": {"type": "dragonfly", "seed": seed}}},
@@ -87,6 +88,12 @@ def strategies(seed: int, max_t: int = MAX_T, space: str = "guide") -> dict[str,
                 "config": {"atom_embedding_size": 32, "num_graph_conv_layers": 2,
                            "fc_feat_size": 64, "num_fc_layers": 2}},
     }
+
+
+def _brackets(max_t: int, most: int = 3) -> int:
+    """Async HyperBand's brackets: 3, or fewer when fewer rungs (1, 3, 9... epochs) fall below
+    ``max_t`` (a bracket without one would run every trial to the end)."""
+    return max(1, min(most, sum(1 for k in range(most) if 3 ** k < max_t)))
 
 
 def manifest(name: str, variant: dict, minutes: float, seed: int, space: str = "guide",

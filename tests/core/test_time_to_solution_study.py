@@ -153,3 +153,9 @@ def test_the_grid_shares_a_total_budget_among_its_campaigns() -> None:
     args = study.parse_args(["--grid", "--budget-min", "72"])
     assert tts_grid.campaign_minutes(args, seeds=3) == pytest.approx(2.0)  # 6 x 2 x 3 campaigns
     assert tts_grid.campaign_minutes(study.parse_args(["--grid", "--minutes", "5"]), 3) == 5
+
+
+def test_async_hyperband_gets_only_brackets_with_a_rung_below_max_t() -> None:
+    assert [study._brackets(t) for t in (2, 4, 12, 36)] == [1, 2, 3, 3]
+    ahb = study.strategies(0, max_t=4)["AHB/RS"]["strategy"]["scheduler"]
+    assert ahb["brackets"] == 2  # rungs at 1 and 3 epochs; a third bracket would have none
