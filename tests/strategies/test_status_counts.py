@@ -84,8 +84,8 @@ def test_a_resumed_run_still_knows_which_trials_the_scheduler_stopped(local_ray,
     spec = shaped(points, asha, {"maxConcurrentTrials": 1})
     status = run("asha-seeded", spec, tmp_path)
     assert (status.trials.completed, status.trials.stopped) == (1, 1)
-    again = CampaignProgress(campaign("asha-seeded", spec).spec, CoalescingPublisher([]),
-                             CampaignStatus())
+    again = CampaignProgress(parse_campaign(exact("asha-seeded", spec)).spec,
+                             CoalescingPublisher([]), CampaignStatus())
     again.seed_from(Path(status.experiment_path), status)
     assert (again.status().trials.completed, again.status().trials.stopped) == (1, 1)
 
