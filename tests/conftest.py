@@ -1,20 +1,25 @@
-"""Test-wide set-up: toy trainables importable by Ray workers, and a shared local Ray."""
+"""Test-wide set-up: the toy trainables importable by Ray workers, and a shared local Ray.
+
+Test helpers live in the ``tests.support`` package and are imported by that name; pytest puts
+the repository root on ``sys.path`` (tests/ is a package). Ray workers and the ``hpo``
+processes the tests start inherit the environment, not ``sys.path``, so the repository root goes
+on ``PYTHONPATH`` too: they import ``tests.support.trainables`` by its entrypoint string.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-SUPPORT = Path(__file__).parent / "support"
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
 
-# Ray workers inherit the environment, not sys.path: both must name the toy trainables.
-sys.path.insert(0, str(SUPPORT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(SUPPORT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+    [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
@@ -29,3 +34,12 @@ def local_ray():
                  configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def ray_temp_dir() -> Iterator[Path]:
+    """A short directory for the ``--temp-dir`` of Ray nodes a test starts, removed afterwards:
+    Ray's socket paths must stay under 108 bytes, and pytest's tmp_path is too deep for them."""
+    path = Path(tempfile.mkdtemp(prefix="ray-hpo-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

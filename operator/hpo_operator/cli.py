@@ -10,7 +10,7 @@ import sys
 from . import __version__
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> exit code``.
-COMMANDS = ("run", "validate", "report", "operator", "render", "slurm", "schedule")
+COMMANDS = ("run", "validate", "report", "operator", "render", "slurm", "schedule", "reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,24 +93,57 @@ def _custom() -> client.CustomObjectsApi:
     return client.CustomObjectsApi(_api())
 
 
+# The namespaced core kinds a campaign owns, by kind: the client API and the suffix of its
+# create_namespaced_X / read_namespaced_X / delete_namespaced_X methods.
+_KINDS = {
+    "ConfigMap": (client.CoreV1Api, "config_map"),
+    "Secret": (client.CoreV1Api, "secret"),
+    "ServiceAccount": (client.CoreV1Api, "service_account"),
+    "Role": (client.RbacAuthorizationV1Api, "role"),
+    "RoleBinding": (client.RbacAuthorizationV1Api, "role_binding"),
+    "NetworkPolicy": (client.NetworkingV1Api, "network_policy"),
+}
+
+
+def _method(verb: str, kind: str) -> Any:
+    if kind not in _KINDS:
+        raise ValueError(f"no {verb} for kind {kind!r}")
+    api_class, suffix = _KINDS[kind]
+    return getattr(api_class(_api()), f"{verb}_namespaced_{suffix}")
+
+
 def create_if_absent(obj: dict[str, Any]) -> bool:
-    """Create ``obj`` (a ConfigMap or a RayJob); False when it already existed."""
+    """Create ``obj`` (a RayJob or one of the core kinds above); False when it already existed."""
     meta = obj["metadata"]
     namespace = meta["namespace"]
     try:
         with _translated(f"create {obj['kind']} {namespace}/{meta['name']}"):
-            if obj["kind"] == "ConfigMap":
-                _core().create_namespaced_config_map(namespace, body=obj)
-            elif obj["kind"] == names.RAYJOB_KIND:
+            if obj["kind"] == names.RAYJOB_KIND:
                 _custom().create_namespaced_custom_object(*_RAYJOB[:2], namespace, _RAYJOB[2],
                                                           body=obj)
             else:
-                raise ValueError(f"no creator for kind {obj['kind']!r}")
+                _method("create", obj["kind"])(namespace, body=obj)
     except KubeError as exc:
         if exc.status == 409:
             return False
         raise
     return True
+
+
+def get_metadata(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """``{"metadata": ...}`` of an object of a kind :func:`create_if_absent` creates, None when
+    absent: enough to tell whose it is, and a Secret's data never leaves this module."""
+    if kind == names.RAYJOB_KIND:
+        found = get_rayjob(namespace, name)
+        return None if found is None else {"metadata": found.get("metadata") or {}}
+    try:
+        with _translated(f"get {kind} {namespace}/{name}"):
+            obj = _method("read", kind)(name, namespace)
+    except KubeError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return {"metadata": _api().sanitize_for_serialization(obj.metadata) or {}}
 
 
 def get_campaign(namespace: str, name: str) -> dict[str, Any] | None:
@@ -178,23 +211,31 @@ def patch_campaign_status(namespace: str, name: str, status: dict[str, Any]) -> 
             _content_type=_MERGE_PATCH)
 
 
-def delete_children(namespace: str, campaign: str) -> list[str]:
-    """Delete a campaign's RayJob and ConfigMaps; returns what existed. Owner references do this
-    on a real cluster; doing it explicitly also covers clusters (and emulators) without GC."""
+def delete_children(namespace: str, campaign: str, owner_uid: str | None) -> list[str]:
+    """Delete the campaign's children that the campaign with ``owner_uid`` owns; returns what was
+    deleted. Owner references do this on a real cluster; doing it explicitly also covers clusters
+    (and emulators) without garbage collection.
+
+    An object that merely has a child's name (created by someone else, owned by nothing or by
+    another campaign) is left alone, and so is everything when the uid is unknown. Each delete is
+    conditional on the uid of the object that was read, so that one replaced in between survives.
+    """
     deleted = []
-    calls = [
-        (f"RayJob/{names.rayjob_name(campaign)}",
-         lambda: _custom().delete_namespaced_custom_object(
-             *_RAYJOB[:2], namespace, _RAYJOB[2], names.rayjob_name(campaign))),
-        *[(f"ConfigMap/{cm}", functools.partial(_core().delete_namespaced_config_map, cm, namespace))
-          for cm in (names.manifest_configmap_name(campaign), names.progress_configmap_name(campaign))],
-    ]
-    for what, call in calls:
+    for kind, name in reversed(names.children(campaign)) if owner_uid else ():
+        found = get_metadata(kind, namespace, name)
+        meta = (found or {}).get("metadata") or {}
+        if not any(ref.get("uid") == owner_uid for ref in meta.get("ownerReferences") or []):
+            continue
+        options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=meta.get("uid")))
         try:
-            with _translated(f"delete {what} in {namespace}"):
-                call()
-            deleted.append(what)
+            with _translated(f"delete {kind} {namespace}/{name}"):
+                if kind == names.RAYJOB_KIND:
+                    _custom().delete_namespaced_custom_object(*_RAYJOB[:2], namespace, _RAYJOB[2],
+                                                              name, body=options)
+                else:
+                    _method("delete", kind)(name, namespace, body=options)
+            deleted.append(f"{kind}/{name}")
         except KubeError as exc:
-            if exc.status != 404:
+            if exc.status not in (404, 409):  # gone, or replaced since it was read
                 raise
     return deleted

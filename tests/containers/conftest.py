@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.operator.conftest import CRD_FILE, KUBERAY_CRDS
-from tests.support.cluster import EmulatedCluster, wait_for
+from tests.support.cluster import EmulatedCluster
 from tests.support.containers import (
     Images,
     Network,
@@ -25,6 +25,7 @@ from tests.support.containers import (
     remove_images,
     unavailable_reason,
 )
+from tests.support.poll import wait_until
 
 
 @dataclass
@@ -70,7 +71,8 @@ def network(lab: Lab) -> Iterator[Network]:
     holder = podman.run("--network", net.name, "--entrypoint", "sleep", lab.images.operator,
                         "infinity")
     try:
-        wait_for(lambda: _bound(net.gateway), 60, f"the address {net.gateway} on the test network")
+        wait_until(lambda: _bound(net.gateway), 60,
+                   message=f"the address {net.gateway} on the test network")
         yield net
     finally:
         podman.remove(holder, f"{net.name}-holder")

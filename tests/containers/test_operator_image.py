@@ -8,13 +8,15 @@ module tests the operator image, and ``test_rayjob_containers.py`` the trainer i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 import requests
 
 from tests.operator import test_e2e_emulator as scenario
-from tests.support.cluster import ROOT, EmulatedCluster
+from tests.operator.conftest import STALL_SECONDS
+from tests.support.cluster import EmulatedCluster
 from tests.support.containers import Network
 from tests.support.kuberay_standin import KubeRayStandIn
 from tests.support.operator_container import LIVENESS_PORT, OperatorContainer
@@ -33,7 +35,8 @@ globals().update({name: value for name, value in vars(scenario).items()
 def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
     workdir = cluster.workdir / "kuberay"
     workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(ROOT)).start()
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir,
+                            os.environ["PYTHONPATH"]).start()
     yield runner
     runner.stop()
 
@@ -42,7 +45,8 @@ def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
 def operator(lab: Lab, network: Network, cluster: EmulatedCluster,
              standin: KubeRayStandIn) -> Iterator[OperatorContainer]:
     container = OperatorContainer(lab.podman, lab.images.operator, network, cluster, {
-        "HPO_EXPERIMENT_CHECKPOINT_SECONDS": "1", "HPO_RESYNC_SECONDS": "5"}).start()
+        "HPO_EXPERIMENT_CHECKPOINT_SECONDS": "1", "HPO_RESYNC_SECONDS": "5",
+        "HPO_DRIVER_STALL_SECONDS": str(STALL_SECONDS)}).start()
     yield container
     container.stop()
 

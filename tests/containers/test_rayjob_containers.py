@@ -13,6 +13,7 @@ experiment from the volume. The tests then check one behaviour each on what happ
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +24,12 @@ import pytest
 
 from tests.operator.conftest import campaign_doc
 from tests.operator.test_e2e_emulator import apply, events, jsonpath, phase_is
-from tests.support.cluster import ROOT, EmulatedCluster, wait_for
+from tests.support.cluster import EmulatedCluster
 from tests.support.containers import Network
 from tests.support.kuberay_pods import ContainerPods
 from tests.support.kuberay_standin import KubeRayStandIn
 from tests.support.operator_container import OperatorContainer
+from tests.support.poll import wait_until
 
 from .conftest import Lab
 
@@ -49,7 +51,7 @@ def pods(lab: Lab, network: Network, cluster: EmulatedCluster) -> ContainerPods:
 def standin(cluster: EmulatedCluster, pods: ContainerPods) -> Iterator[KubeRayStandIn]:
     workdir = cluster.workdir / "kuberay"
     workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(ROOT), pods).start()
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, os.environ["PYTHONPATH"], pods).start()
     yield runner
     runner.stop()
 
@@ -140,18 +142,19 @@ def run(cluster: EmulatedCluster, operator: OperatorContainer, standin: KubeRayS
         storage={"path": "/mnt/hpo-runs", "volumeClaim": "hpo-runs"}))
     experiment = pods.storage / "default/hpo-runs/default/cgcnn"
     with explained(cluster, standin, pods):
-        wait_for(lambda: phase_is(cluster, "cgcnn", "Running"), 600, "phase Running")
-        wait_for(lambda: len(terminated_trials(experiment)) >= 2, 600,
-                 "two finished trials in the saved experiment state")
+        wait_until(lambda: phase_is(cluster, "cgcnn", "Running"), 600, message="phase Running")
+        wait_until(lambda: len(terminated_trials(experiment)) >= 2, 600,
+                   message="two finished trials in the saved experiment state")
         finished = {t: rows for t, rows in results(experiment).items()
                     if t in terminated_trials(experiment)}
         assert len(terminated_trials(experiment)) < TRIALS, "the campaign ended before the kill"
         pods.kill_head(KEY)  # the head pod dies: KubeRay retries the driver on a new cluster
-        wait_for(lambda: standin.attempts.get(KEY) == 2, 120, "the driver retry")
-        phase = wait_for(lambda: phase_is(cluster, "cgcnn", "Succeeded", "Failed"), 900,
-                         "a final phase of the campaign")
+        wait_until(lambda: standin.attempts.get(KEY) == 2, 120, message="the driver retry")
+        phase = wait_until(lambda: phase_is(cluster, "cgcnn", "Succeeded", "Failed"), 900,
+                           message="a final phase of the campaign")
         status = (cluster.get_json("hpocampaign", "cgcnn") or {}).get("status", {})
-        wait_for(lambda: not pods.clusters[KEY].containers, 120, "the RayCluster's removal")
+        wait_until(lambda: not pods.clusters[KEY].containers, 120,
+                   message="the RayCluster's removal")
     yield Run(phase=phase, status=status,
               best_trial=json.loads(jsonpath(cluster, "cgcnn", ".status.bestTrial") or "{}"),
               finished_before_kill=finished, results=results(experiment), experiment=experiment,

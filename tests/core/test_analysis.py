@@ -11,6 +11,10 @@ import numpy as np
 import pytest
 
 from hpo_operator.campaign.analysis import (
+    CampaignHistory,
+    TopKMean,
+    TrialHistory,
+    final_top_k_mean,
     load_history,
     reference_level,
     time_to_solution,
@@ -43,10 +47,12 @@ def test_top_k_curve_follows_each_trials_best_so_far(tmp_path):
     exp = experiment(tmp_path, "a", {"t1": [(1, 5.0), (2, 3.0), (3, 4.0)],
                                       "t2": [(2, 2.0), (4, 1.0)]})
     history = load_history(exp)
-    mean, std, finished = top_k_curve(history, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), top_k=2)
-    # origin is t1's start (t=0); best so far: t1 5,3,3,3 ; t2 -,2,2,1; the mean needs both
-    assert np.isnan(mean[:2]).all()
-    assert mean[2:].tolist() == [2.5, 2.5, 2.0]
+    mean, _, finished, n = top_k_curve(history, np.array([0.0, 1.0, 2.0, 3.0, 4.0]), top_k=2)
+    # origin is t1's start (t=0); best so far: t1 -,5,3,3,3 ; t2 -,-,2,2,1
+    assert np.isnan(mean[0]) and n[0] == 0
+    # At t=1 only t1 has a result: the mean of those there, flagged by n = 1 < top_k.
+    assert mean[1:].tolist() == [5.0, 2.5, 2.5, 2.0]
+    assert n.tolist() == [0, 1, 2, 2, 2]
     assert finished.tolist() == [0, 0, 0, 1, 2]
 
 
@@ -58,6 +64,48 @@ def test_time_to_solution_against_the_best_level_reached(tmp_path):
     assert reference == pytest.approx(1.0)
     assert time_to_solution(fast, reference, 0.05, top_k=2) == pytest.approx(2.0, abs=0.1)
     assert time_to_solution(slow, reference, 0.05, top_k=2) == pytest.approx(10.0, abs=0.1)
+
+
+def history(*trials: list[tuple[float, float]]) -> CampaignHistory:
+    """A campaign whose trial i reports the (time, value) points trials[i]."""
+    h = CampaignHistory(name="c", mode="min", metric="mae")
+    h.trials = [TrialHistory(str(i), [t for t, _ in p], [v for _, v in p], p[-1][0])
+                for i, p in enumerate(trials)]
+    return h
+
+
+def test_the_final_mean_of_fewer_trials_than_top_k_is_flagged():
+    few = final_top_k_mean(history([(1, 1.0)], [(2, 3.0)]), top_k=6)
+    assert few == TopKMean(2.0, n=2, top_k=6) and not few.complete
+    assert few.shown() == "2.0000 (n=2)"
+    full = final_top_k_mean(history(*[[(i, float(i))] for i in range(1, 8)]), top_k=6)
+    assert full == TopKMean(3.5, n=6, top_k=6) and full.complete and full.shown() == "3.5000"
+    assert final_top_k_mean(history(), top_k=6) is None
+
+
+def test_a_mean_of_fewer_trials_never_sets_the_level_while_a_complete_one_exists():
+    complete = history([(1, 2.0)], [(2, 2.0)])
+    lucky = history([(1, 0.5)])  # one trial: the easiest "top-2 mean" there is
+    assert reference_level([complete, lucky], top_k=2) == 2.0
+    assert reference_level([lucky], top_k=2) == 0.5  # nothing complete: the best there is
+
+
+def test_time_to_solution_waits_for_a_mean_of_top_k_trials():
+    # A lucky first trial at t=1 is at the level alone; the top-2 mean gets there at t=5 only.
+    h = history([(1, 1.0)], [(3, 4.0), (5, 1.0)])
+    assert time_to_solution(h, 1.0, 0.05, top_k=2) == pytest.approx(5.0, abs=0.05)
+    # A campaign that never had top_k trials is judged on all of its trials.
+    assert time_to_solution(history([(1, 1.0)], [(4, 1.0)]), 1.0, 0.05,
+                            top_k=6) == pytest.approx(4.0, abs=0.05)
+
+
+def test_diverged_results_are_not_measurements(tmp_path):
+    exp = experiment(tmp_path, "d", {"ok": [(1, 0.5)], "bad": [(1, 1.0e6)]})
+    rows = (exp / "bad" / "result.json").read_text().splitlines()
+    (exp / "bad" / "result.json").write_text(
+        "\n".join(json.dumps({**json.loads(r), "diverged": True}) for r in rows))
+    h = load_history(exp)
+    assert [t.trial_id for t in h.trials] == ["ok"]
 
 
 def test_report_command_prints_the_table_and_writes_the_figure(tmp_path):
@@ -115,7 +163,10 @@ def test_report_notes_campaigns_that_are_not_comparable(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "fig.svg").read_text().lstrip().startswith("<?xml")
     lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.strip()}
-    assert "note" in lines["campaign"]
-    # three trials, finished: nothing to note (though the two-trial mean beat it)
-    assert lines["full"].endswith("not reached")
+    assert "note" in lines["campaign"] and "top-3 mean" in lines["campaign"]
+    # Three trials, finished: nothing to note. The two-trial mean (0.55) is lower, but a mean
+    # of fewer trials does not set the level: the complete 1.2 does, which "full" reached.
+    assert "1.2000" in lines["full"] and lines["full"].endswith(" 3 s")
+    assert "0.5500 (n=2)" in lines["few"]
     assert lines["few"].endswith("unfinished (Running); 2 trials < top 3: mean of 2")
+    assert "any campaign with 3 trials reached" in result.stdout

@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from manifests import manifest
+
+from tests.support.campaigns import campaign, write
+from tests.support.poll import wait_until
 
 HPO = [sys.executable, "-m", "hpo_operator"]
-
-
-def write(tmp_path: Path, doc: dict, name: str = "campaign.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 def hpo(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -30,13 +26,13 @@ def hpo(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProc
 
 
 def test_validate_accepts_a_good_manifest(tmp_path):
-    result = hpo("validate", str(write(tmp_path, manifest())), cwd=tmp_path)
+    result = hpo("validate", str(write(tmp_path, campaign())), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "valid HPOCampaign 'toy'" in result.stdout
 
 
 def test_validate_lists_every_problem_with_path_and_value(tmp_path):
-    doc = manifest(searchSpace={"lr": {"type": "float", "min": 1, "max": 0.1}},
+    doc = campaign(searchSpace={"lr": {"type": "float", "min": 1, "max": 0.1}},
                    budget={"trials": -1})
     doc["spec"]["objective"]["mode"] = "minimum"
     result = hpo("validate", str(write(tmp_path, doc)), cwd=tmp_path)
@@ -71,7 +67,7 @@ def test_file_problems_name_the_file_once(tmp_path):
 
 
 def test_invalid_manifest_never_starts_a_run(tmp_path):
-    doc = manifest(searchSpace={"x": {"type": "choice", "values": []}})
+    doc = campaign(searchSpace={"x": {"type": "choice", "values": []}})
     result = hpo("run", str(write(tmp_path, doc)), "--storage", "runs", cwd=tmp_path)
     assert result.returncode == 2
     assert "spec.searchSpace.x.values" in result.stderr
@@ -80,7 +76,7 @@ def test_invalid_manifest_never_starts_a_run(tmp_path):
 
 @pytest.mark.slow
 def test_run_writes_the_status_file_and_prints_the_best_configuration(tmp_path):
-    path = write(tmp_path, manifest())
+    path = write(tmp_path, campaign())
     result = hpo("run", str(path), "--status-file", "out/status.json", "--storage", "runs",
                  cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -97,7 +93,7 @@ ITERATIONS = 8  # at 0.2 s each: the four trials left take longer than the wait 
 
 def start_slow_campaign(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, dict[Path, str]]:
     """Start a campaign of slow trials; return once two trials are finished in storage."""
-    doc = manifest(trainable={"entrypoint": "toy_trainables:SlowCurve"},
+    doc = campaign(trainable={"entrypoint": "tests.support.trainables:SlowCurve"},
                    strategy={"scheduler": {"type": "fifo"}},
                    budget={"trials": 6, "maxConcurrentTrials": 1,
                            "maxIterationsPerTrial": ITERATIONS})
@@ -119,18 +115,22 @@ def launch(tmp_path: Path, path: Path, status_file: Path) -> subprocess.Popen:
 def wait_for_finished_trials(tmp_path: Path, proc: subprocess.Popen, count: int) -> dict[Path, str]:
     """The result files of the finished trials, once ``count`` are in storage."""
     exp = tmp_path / "runs" / "toy"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        finished = {f: f.read_text() for f in exp.glob("*/result.json")
-                    if len(f.read_text().splitlines()) == ITERATIONS}
-        if len(finished) >= count:
-            # A trial's last result is on disk before the experiment state records it as done:
-            # give the state one save (every second here) before anyone stops the run.
-            time.sleep(2.0)
-            return finished
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail(f"the campaign never stored {count} finished trials")
+
+    def finished() -> dict[Path, str] | None:
+        done = {f: f.read_text() for f in exp.glob("*/result.json")
+                if len(f.read_text().splitlines()) == ITERATIONS}
+        return done if len(done) >= count else None
+
+    try:
+        found = wait_until(finished, 120, interval=0.2,
+                           message=f"the campaign to store {count} finished trials")
+    except TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    # A trial's last result is on disk before the experiment state records it as done: give the
+    # state one save (every second here) before anyone stops the run.
+    time.sleep(2.0)
+    return found
 
 
 def assert_resumes_to_the_end(tmp_path: Path, path: Path, status_file: Path,
@@ -230,7 +230,7 @@ def test_sigterm_saves_the_campaign_and_a_resumed_run_can_be_stopped_again(tmp_p
 
 def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):
     """A job retry after the final result must republish it, not start the campaign over."""
-    doc = manifest(trainable={"entrypoint": "no_such_module_xyz:Thing"})
+    doc = campaign(trainable={"entrypoint": "no_such_module_xyz:Thing"})
     path = write(tmp_path, doc)
     first = hpo("run", str(path), "--storage", "runs", cwd=tmp_path)
     assert first.returncode == 1  # a failed campaign, for a person at a terminal
@@ -243,7 +243,7 @@ def test_retry_only_on_crash_never_reruns_a_finished_campaign(tmp_path):
 
 @pytest.mark.parametrize("target", ["no-slash", "ns/", "/name", "a/b/c", "Upper/name"])
 def test_a_malformed_progress_configmap_is_a_usage_error(tmp_path, target):
-    result = hpo("run", str(write(tmp_path, manifest())), "--progress-configmap", target,
+    result = hpo("run", str(write(tmp_path, campaign())), "--progress-configmap", target,
                  "--storage", "runs", cwd=tmp_path)
     assert result.returncode == 2
     assert "expected NAMESPACE/NAME" in result.stderr and "Traceback" not in result.stderr

@@ -52,3 +52,42 @@ def test_operator_names_a_kubeconfig_it_cannot_read(tmp_path):
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
     assert f"kubeconfig {kubeconfig}: Invalid kube-config file" in result.stderr
+
+
+# -- one exit-code convention: 0 ok, 1 the campaign failed, 2 invalid input or usage -------------
+INVALID_DOCS = {
+    "hostile": "apiVersion: hpo.dev/v1alpha1\nkind: HPOCampaign\nmetadata: {name: toy}\n"
+               "spec:\n  objective: {metric: loss, mode: min}\n"
+               "  searchSpace: {x: {type: float, min: 0.0, max: .inf}}\n"
+               "  budget: {trials: '24'}\n  trainable: {entrypoint: 'a.b:C'}\n",
+    "not-yaml": "a: [unclosed\n",
+    "alias-bomb": "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n"
+        for i in range(6)),
+}
+COMMANDS = {"validate": ["validate"], "run": ["run"], "render": ["render"],
+            "render-slurm": ["render", "--backend", "slurm"], "submit": ["submit"]}
+
+
+@pytest.mark.parametrize("doc", sorted(INVALID_DOCS) + ["missing"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_exits_2_on_an_invalid_manifest(command, doc, tmp_path, capsys):
+    from hpo_operator.cli import main
+
+    path = tmp_path / "campaign.yaml"
+    if doc != "missing":
+        path.write_text(INVALID_DOCS[doc])
+    assert main([*COMMANDS[command], str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}: ") and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_exits_2_on_a_usage_error(command, tmp_path, capsys):
+    from hpo_operator.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*COMMANDS[command], str(tmp_path / "c.yaml"), "--no-such-option"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from manifests import manifest
 
 from hpo_operator.campaign.experiment import STATUS_FILE
 from hpo_operator.driver.run import run_campaign
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.progress import JsonFileSink
 from hpo_operator.campaign.status import Phase
+
+from tests.support.campaigns import campaign
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ def test_asha_campaign_succeeds_and_reports_best(local_ray, tmp_path):
     # Two trials at the optimum start first; the third, far off, starts once one of them has
     # passed the first rung, so ASHA must stop it there whatever the order of results.
     warm_start = [{"x": 0.3}, {"x": 0.3}, {"x": 0.9}]
-    doc = manifest(budget={"trials": 8, "maxConcurrentTrials": 2},
+    doc = campaign(budget={"trials": 8, "maxConcurrentTrials": 2},
                    strategy={"scheduler": {"type": "asha", "maxT": 4, "gracePeriod": 1,
                                            "reductionFactor": 2},
                              "searcher": {"type": "random", "pointsToEvaluate": warm_start}})
@@ -47,7 +48,7 @@ def test_asha_campaign_succeeds_and_reports_best(local_ray, tmp_path):
 
 
 def test_actors_are_reused_when_the_trainable_can_reset(local_ray, tmp_path):
-    doc = manifest(budget={"trials": 6, "maxConcurrentTrials": 2},
+    doc = campaign(budget={"trials": 6, "maxConcurrentTrials": 2},
                    strategy={"scheduler": {"type": "fifo"}})
     doc["spec"]["budget"]["maxIterationsPerTrial"] = 2
     run(tmp_path, doc)
@@ -57,7 +58,7 @@ def test_actors_are_reused_when_the_trainable_can_reset(local_ray, tmp_path):
 
 
 def test_tensorboard_logs_with_hparams(local_ray, tmp_path):
-    doc = manifest(budget={"trials": 2, "maxConcurrentTrials": 2})
+    doc = campaign(budget={"trials": 2, "maxConcurrentTrials": 2})
     status, _ = run(tmp_path, doc)
     event_files = list(Path(status.experiment_path).glob("*/events.out.tfevents.*"))
     assert len(event_files) == 2
@@ -82,9 +83,8 @@ def event_tags(path: Path) -> set[str]:
 
 
 def test_trial_errors_are_counted_and_the_campaign_survives(local_ray, tmp_path):
-    doc = manifest(trainable={"entrypoint": "toy_trainables:fails_when_large"},
-                   budget={"trials": 6, "maxConcurrentTrials": 2},
-                   searcher=None)
+    doc = campaign(trainable={"entrypoint": "tests.support.trainables:fails_when_large"},
+                   budget={"trials": 6, "maxConcurrentTrials": 2})
     doc["spec"]["runtime"] = {"failFast": False}
     doc["spec"]["strategy"]["searcher"] = {"type": "random", "pointsToEvaluate": [
         {"x": 0.1}, {"x": 0.9}]}
@@ -98,7 +98,7 @@ def test_trial_errors_are_counted_and_the_campaign_survives(local_ray, tmp_path)
 
 
 def test_fail_fast_ends_the_campaign_but_keeps_finished_results(local_ray, tmp_path):
-    doc = manifest(trainable={"entrypoint": "toy_trainables:fails_when_large"},
+    doc = campaign(trainable={"entrypoint": "tests.support.trainables:fails_when_large"},
                    budget={"trials": 6, "maxConcurrentTrials": 1})
     doc["spec"]["strategy"]["searcher"] = {"type": "random", "pointsToEvaluate": [
         {"x": 0.2}, {"x": 0.9}]}
@@ -110,17 +110,17 @@ def test_fail_fast_ends_the_campaign_but_keeps_finished_results(local_ray, tmp_p
 
 
 def test_unimportable_trainable_fails_clearly(tmp_path):
-    doc = manifest(trainable={"entrypoint": "no_such_module_xyz:Thing"})
+    doc = campaign(trainable={"entrypoint": "no_such_module_xyz:Thing"})
     status, written = run(tmp_path, doc)
     assert status.phase is Phase.FAILED
     assert written["conditions"][0]["reason"] == "TrainableNotFound"
     assert "no_such_module_xyz" in status.message
-    doc = manifest(trainable={"entrypoint": "toy_trainables:Missing"})
+    doc = campaign(trainable={"entrypoint": "tests.support.trainables:Missing"})
     assert "has no attribute 'Missing'" in run(tmp_path, doc, "toy2")[0].message
 
 
 def test_metric_never_reported_fails_clearly(local_ray, tmp_path):
-    doc = manifest(trainable={"entrypoint": "toy_trainables:wrong_metric"},
+    doc = campaign(trainable={"entrypoint": "tests.support.trainables:wrong_metric"},
                    budget={"trials": 2, "maxConcurrentTrials": 2})
     status, _ = run(tmp_path, doc)
     assert status.phase is Phase.FAILED
@@ -130,7 +130,7 @@ def test_metric_never_reported_fails_clearly(local_ray, tmp_path):
 
 
 def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):
-    doc = manifest(resources={"perTrial": {"cpu": 1, "gpu": 1}})
+    doc = campaign(resources={"perTrial": {"cpu": 1, "gpu": 1}})
     status, _ = run(tmp_path, doc)
     assert status.phase is Phase.FAILED
     assert status.condition("Complete").reason == "Unschedulable"
@@ -138,9 +138,9 @@ def test_trials_that_can_never_start_fail_at_once(local_ray, tmp_path):
 
 
 def test_actor_reuse_default_follows_reset_support():
-    from toy_trainables import Curve, CurveNoReset, curve_function
-
     from hpo_operator.driver.tuner import supports_reset
+
+    from tests.support.trainables import Curve, CurveNoReset, curve_function
 
     assert supports_reset(Curve) and supports_reset(curve_function)
     assert not supports_reset(CurveNoReset)
@@ -148,11 +148,11 @@ def test_actor_reuse_default_follows_reset_support():
 
 def test_an_experiment_left_by_another_campaign_object_is_set_aside(local_ray, tmp_path):
     """A campaign deleted and created again under its name must not get the old one's result."""
-    campaign = parse_campaign(manifest(budget={"trials": 2, "maxConcurrentTrials": 2}))
+    toy = parse_campaign(campaign(budget={"trials": 2, "maxConcurrentTrials": 2}))
     storage = tmp_path / "runs"
 
     def driver_retry(instance: str):
-        return run_campaign(campaign, storage, [], publish_interval=0.5, rerun_finished=False,
+        return run_campaign(toy, storage, [], publish_interval=0.5, rerun_finished=False,
                             instance=instance)
 
     first = driver_retry("uid-1")

@@ -7,19 +7,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from manifests import manifest
-
 from hpo_operator.campaign.experiment import ExperimentDir
-from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.status import Phase
 from hpo_operator.driver.run import run_campaign
+from tests.support.campaigns import parsed
 
 
 def campaign(namespace: str | None = None):
-    doc = manifest()
-    if namespace is not None:
-        doc["metadata"]["namespace"] = namespace
-    return parse_campaign(doc)
+    return parsed("toy", namespace=namespace)
 
 
 def test_campaigns_of_one_name_in_two_namespaces_get_two_directories(tmp_path: Path) -> None:

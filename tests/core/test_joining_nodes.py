@@ -7,28 +7,17 @@ cluster has workers) and a worker node that joins while ``hpo run`` is already w
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-import yaml
-from cluster import free_port, stop, wait_for
-from manifests import manifest
+
+from tests.support.campaigns import campaign, write
+from tests.support.poll import wait_until
+from tests.support.processes import free_port, stop
+from tests.support.ray_nodes import BIN, node_env, start_head, start_node, wait_for_head
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def _ray_start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(BIN / "ray"), "start", "--block", "--node-ip-address=127.0.0.1",
-         "--disable-usage-stats", *args], env=env, stdout=open(log, "w"),
-        stderr=subprocess.STDOUT)
 
 
 def _hpo_run(manifest_file: Path, address: str, nodes: int, timeout: float, status: Path,
@@ -48,26 +37,18 @@ def _condition(status: dict, kind: str) -> dict:
     return next(c for c in status["conditions"] if c["type"] == kind)
 
 
-def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
-    # Ray's socket paths must stay under 108 bytes: pytest's tmp_path is too deep for them.
-    temp = Path(tempfile.mkdtemp(prefix="ray-hpo-n"))
-    token = tmp_path / "token"
-    token.write_text(secrets.token_hex(32))
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "RAY_AUTH_MODE": "token",
-           "RAY_AUTH_TOKEN_PATH": str(token)}
-    doc = manifest(budget={"trials": 2, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 2},
+def test_the_driver_waits_for_workers_before_judging_resources(tmp_path, ray_temp_dir):
+    temp = ray_temp_dir
+    env = node_env(tmp_path)
+    doc = campaign(budget={"trials": 2, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 2},
                    strategy={"scheduler": {"type": "fifo"}}, resources={"perTrial": {"cpu": 1}})
-    manifest_file = tmp_path / "campaign.yaml"
-    manifest_file.write_text(yaml.safe_dump(doc))
+    manifest_file = write(tmp_path, doc)
     port = free_port()
     address = f"127.0.0.1:{port}"
-    head = _ray_start(["--head", f"--port={port}", "--num-cpus=0", "--include-dashboard=false",
-                       f"--temp-dir={temp / 'h'}"], env, tmp_path / "head.log")
+    head = start_head(port, temp / "h", env, tmp_path / "head.log")
     worker = None
     try:
-        wait_for(lambda: subprocess.run([str(BIN / "ray"), "health-check", "--address", address],
-                                        env=env, capture_output=True).returncode == 0,
-                 90, "the Ray head")
+        wait_for_head(address, env, 90, tmp_path / "head.log")
         # No worker comes: after the wait, the head alone cannot run a trial, and the status
         # says how many nodes there were.
         alone = _hpo_run(manifest_file, address, 2, 3, tmp_path / "alone" / "status.json", env)
@@ -81,14 +62,14 @@ def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
 
         # The worker joins while the driver waits: the campaign runs on it.
         run = _hpo_run(manifest_file, address, 2, 120, tmp_path / "joined" / "status.json", env)
-        waiting = wait_for(lambda: _status(tmp_path / "joined" / "status.json"), 60,
-                           "the status of a driver waiting for nodes")
+        waiting = wait_until(lambda: _status(tmp_path / "joined" / "status.json"), 60,
+                             message="the status of a driver waiting for nodes")
         assert waiting["phase"] == "Pending", waiting
         assert "for 2 Ray nodes to join (1 so far)" in waiting["message"]
         assert _condition(waiting, "NodesReady")["reason"] == "WaitingForNodes"
         assert run.poll() is None, run.communicate()[0]  # still waiting, not failed
-        worker = _ray_start([f"--address={address}", "--num-cpus=1",
-                             f"--temp-dir={temp / 'w'}"], env, tmp_path / "worker.log")
+        worker = start_node([f"--address={address}", "--num-cpus=1", f"--temp-dir={temp / 'w'}"],
+                            env, tmp_path / "worker.log")
         out, _ = run.communicate(timeout=240)
         assert run.returncode == 0, (out, (tmp_path / "worker.log").read_text()[-2000:])
         status = json.loads((tmp_path / "joined" / "status.json").read_text())
@@ -98,4 +79,3 @@ def test_the_driver_waits_for_workers_before_judging_resources(tmp_path):
         if worker is not None:
             stop(worker, timeout=40)
         stop(head, timeout=40)
-        shutil.rmtree(temp, ignore_errors=True)

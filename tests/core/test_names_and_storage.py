@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from manifests import manifest, problems
 
 from hpo_operator.campaign.manifest import parse_campaign
 
-
-def named(name: str) -> dict:
-    doc = manifest()
-    doc["metadata"]["name"] = name
-    return doc
+from tests.support.campaigns import campaign, problems
 
 
 def test_names_kuberay_would_reject_are_refused_up_front():
-    assert parse_campaign(named("a" * 42)).metadata.name == "a" * 42
-    assert "metadata.name" in problems(named("a" * 43))  # its RayJob would exceed 47 characters
-    assert "metadata.name" in problems(named("1st-sweep"))  # a RayJob name starts with a letter
-    assert "metadata.name" in problems(named("Sweep"))
+    assert parse_campaign(campaign("a" * 42)).metadata.name == "a" * 42
+    assert "metadata.name" in problems(campaign("a" * 43))  # its RayJob would exceed 47 characters
+    assert "metadata.name" in problems(campaign("1st-sweep"))  # a RayJob name starts with a letter
+    assert "metadata.name" in problems(campaign("Sweep"))
 
 
 @pytest.mark.parametrize("storage, expected", [
@@ -27,10 +22,10 @@ def test_names_kuberay_would_reject_are_refused_up_front():
     ({"path": "runs"}, "must be an absolute path"),
 ])
 def test_storage_must_be_a_shared_absolute_directory(storage, expected):
-    found = problems(manifest(storage=storage))
+    found = problems(campaign(storage=storage))
     assert expected in found["spec.storage.path"]
 
 
 def test_an_absolute_storage_path_with_a_claim_is_accepted():
-    storage = parse_campaign(manifest(storage={"path": "/mnt/hpo", "volumeClaim": "c"})).spec.storage
+    storage = parse_campaign(campaign(storage={"path": "/mnt/hpo", "volumeClaim": "c"})).spec.storage
     assert (storage.path, storage.volume_claim) == ("/mnt/hpo", "c")

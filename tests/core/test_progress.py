@@ -19,7 +19,7 @@ class Clock:
 
 def test_best_trial_follows_the_objective_mode():
     for mode, expected in (("min", "b"), ("max", "a")):
-        tracker = CampaignTracker(Objective(metric="m", mode=mode), max_iterations=3)
+        tracker = CampaignTracker(Objective(metric="m", mode=mode))
         tracker.trial_result("a", {"x": 1}, {"m": 5.0, "training_iteration": 1})
         tracker.trial_result("b", {"x": 2}, {"m": 1.0, "training_iteration": 2})
         status = tracker.snapshot()
@@ -28,7 +28,7 @@ def test_best_trial_follows_the_objective_mode():
 
 
 def test_best_is_the_best_value_ever_reported_with_its_iteration():
-    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=5)
+    tracker = CampaignTracker(Objective(metric="m", mode="min"))
     for it, value in enumerate([3.0, 1.0, 2.0], start=1):
         tracker.trial_result("a", {}, {"m": value, "training_iteration": it})
     best = tracker.snapshot().best_trial
@@ -37,7 +37,7 @@ def test_best_is_the_best_value_ever_reported_with_its_iteration():
 
 def test_best_trial_config_is_the_one_its_best_result_came_from():
     """PBT changes a trial's config mid-run: the best result keeps the config that made it."""
-    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=None)
+    tracker = CampaignTracker(Objective(metric="m", mode="min"))
     tracker.trial_result("a", {"lr": 0.1}, {"m": 1.0, "training_iteration": 1})
     tracker.trial_result("a", {"lr": 0.05}, {"m": 2.0, "training_iteration": 2})
     best = tracker.snapshot().best_trial
@@ -45,23 +45,47 @@ def test_best_trial_config_is_the_one_its_best_result_came_from():
 
 
 def test_completed_versus_stopped_early_versus_errored():
-    tracker = CampaignTracker(Objective(metric="m", mode="min"), max_iterations=4)
-    for tid, last in (("full", 4), ("cut", 1)):
+    """Stopped: the scheduler cut the trial. Completed: it ended any other way, by itself (its
+    ``done``) before any limit, at the iteration cap or by a stop criterion."""
+    tracker = CampaignTracker(Objective(metric="m", mode="min"))
+    for tid, last in (("full", 4), ("own-done", 2), ("cut", 1)):
         for it in range(1, last + 1):
             tracker.trial_result(tid, {}, {"m": 1.0, "training_iteration": it, "done": it == last})
+        if tid == "cut":
+            tracker.trial_stopped_early(tid)
         tracker.trial_completed(tid, {"training_iteration": last, "done": True})
     tracker.trial_state("waiting", "PENDING")
     tracker.trial_state("going", "RUNNING")
     tracker.trial_errored("bad", "ValueError: nope")
     counts = tracker.snapshot().trials
     assert (counts.total, counts.completed, counts.stopped, counts.errored, counts.pending,
-            counts.running) == (5, 1, 1, 1, 1, 1)
+            counts.running) == (6, 2, 1, 1, 1, 1)
     assert tracker.errors() == [("bad", "ValueError: nope")]
+
+
+def test_a_campaign_that_ended_leaves_no_trial_running_or_waiting():
+    """Tune ends the trials left when a campaign stops (time limit, target, failFast) without
+    telling the callbacks: they ended at a stop limit. One that never started is not counted."""
+    tracker = CampaignTracker(Objective(metric="m", mode="min"))
+    tracker.trial_result("running", {}, {"m": 1.0, "training_iteration": 3})
+    tracker.trial_result("paused", {}, {"m": 2.0, "training_iteration": 2})
+    tracker.trial_state("paused", "PAUSED")
+    tracker.trial_result("resumable", {}, {"m": 2.0, "training_iteration": 1})
+    tracker.trial_state("resumable", "PENDING")
+    tracker.trial_state("never-started", "PENDING")
+    tracker.trial_result("cut", {}, {"m": 5.0, "training_iteration": 1})
+    tracker.trial_stopped_early("cut")
+    tracker.trial_completed("cut")
+    tracker.trial_errored("bad", "ValueError: nope")
+    tracker.settle()
+    counts = tracker.snapshot().trials
+    assert (counts.total, counts.completed, counts.stopped, counts.errored) == (5, 3, 1, 1)
+    assert counts.running == counts.paused == counts.pending == 0
 
 
 def test_missing_nan_or_infinite_metric_is_not_a_best_trial():
     for mode in ("min", "max"):
-        tracker = CampaignTracker(Objective(metric="m", mode=mode), max_iterations=None)
+        tracker = CampaignTracker(Objective(metric="m", mode=mode))
         assert tracker.trial_result("a", {}, {"other": 1.0}) is False
         assert tracker.trial_result("b", {}, {"m": float("nan")}) is False
         assert tracker.trial_result("c", {}, {"m": float("-inf")}) is False
@@ -74,8 +98,7 @@ def test_missing_nan_or_infinite_metric_is_not_a_best_trial():
 
 def test_a_resumed_tracker_goes_on_with_the_earlier_clock_and_time_to_target():
     clock = Clock()
-    tracker = CampaignTracker(Objective(metric="m", mode="min", target=1.0), max_iterations=3,
-                              clock=clock)
+    tracker = CampaignTracker(Objective(metric="m", mode="min", target=1.0), clock=clock)
     tracker.trial_result("a", {}, {"m": 0.5, "training_iteration": 1})  # replayed history
     tracker.carry_over(elapsed_before=40.0, time_to_target=12.5)
     clock.now = 5.0
@@ -85,7 +108,7 @@ def test_a_resumed_tracker_goes_on_with_the_earlier_clock_and_time_to_target():
 
 
 def test_status_stays_bounded_however_many_trials():
-    tracker = CampaignTracker(Objective(metric="m", mode="max"), max_iterations=1)
+    tracker = CampaignTracker(Objective(metric="m", mode="max"))
     for i in range(10_000):
         tracker.trial_result(f"t{i}", {"i": i}, {"m": float(i), "training_iteration": 1})
         tracker.trial_completed(f"t{i}", {"training_iteration": 1})
@@ -97,7 +120,7 @@ def test_status_stays_bounded_however_many_trials():
 
 def test_time_to_target_is_recorded_once():
     clock = Clock()
-    tracker = CampaignTracker(Objective(metric="m", mode="min", target=0.5), None, clock=clock)
+    tracker = CampaignTracker(Objective(metric="m", mode="min", target=0.5), clock=clock)
     clock.now = 3.0
     tracker.trial_result("a", {}, {"m": 0.9})
     clock.now = 7.5

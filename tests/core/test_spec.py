@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from manifests import manifest, problems
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.spec import infer_role, parse_duration
 
+from tests.support.campaigns import campaign, problems, replace
+
 
 def test_valid_manifest_gets_defaults():
-    spec = parse_campaign(manifest()).spec
+    spec = parse_campaign(campaign()).spec
     assert spec.strategy.searcher.type == "random"
     assert spec.checkpoint.frequency == 0 and spec.checkpoint.at_end is False
     assert spec.runtime.fail_fast is True and spec.runtime.reuse_actors is None
@@ -18,13 +19,13 @@ def test_valid_manifest_gets_defaults():
 
 
 def test_default_strategy_is_asha_with_random_search():
-    doc = manifest(strategy=None)
+    doc = campaign(strategy=None)
     spec = parse_campaign(doc).spec
     assert (spec.strategy.scheduler.type, spec.strategy.searcher.type) == ("asha", "random")
 
 
 def test_every_field_problem_reported_at_once_with_path_and_value():
-    doc = manifest(
+    doc = campaign(
         objective={"metric": "loss", "mode": "minimise"},
         searchSpace={
             "lr": {"type": "float", "min": 0.1, "max": 0.01},
@@ -45,7 +46,7 @@ def test_every_field_problem_reported_at_once_with_path_and_value():
 
 
 def test_unknown_field_is_an_error_not_ignored():
-    doc = manifest()
+    doc = campaign()
     doc["spec"]["strategy"]["scheduler"]["gracePeriodd"] = 2
     found = problems(doc)
     assert "spec.strategy.scheduler.gracePeriodd" in found
@@ -53,7 +54,7 @@ def test_unknown_field_is_an_error_not_ignored():
 
 
 def test_unknown_field_names_the_closest_known_one():
-    doc = manifest(budget={"trials": 6, "maxConcurentTrials": 2})
+    doc = campaign(budget=replace({"trials": 6, "maxConcurentTrials": 2}))
     doc["spec"]["runtime"] = {"bogus": True}
     found = problems(doc)
     assert found["spec.budget.maxConcurentTrials"].endswith("did you mean maxConcurrentTrials?")
@@ -62,7 +63,7 @@ def test_unknown_field_names_the_closest_known_one():
 
 
 def test_unknown_strategy_and_parameter_types_name_the_choices():
-    doc = manifest(strategy={"scheduler": {"type": "hyperopt"}, "searcher": {"type": "tpe"}},
+    doc = campaign(strategy={"scheduler": {"type": "hyperopt"}, "searcher": {"type": "tpe"}},
                    searchSpace={"x": {"type": "choise", "values": [1, 2]},
                                 "y": {"min": 1, "max": 2}})
     found = problems(doc)
@@ -80,7 +81,7 @@ def test_unknown_strategy_and_parameter_types_name_the_choices():
 
 
 def test_a_rejected_value_is_shown_once():
-    doc = manifest(searchSpace={"lr": {"type": "float", "min": 0.1, "max": 0.01}},
+    doc = campaign(searchSpace={"lr": {"type": "float", "min": 0.1, "max": 0.01}},
                    budget={"trials": 6, "timeLimit": "-3m"})
     found = problems(doc)
     assert found["spec.budget.timeLimit"].count("-3m") == 1
@@ -88,26 +89,26 @@ def test_a_rejected_value_is_shown_once():
 
 
 def test_missing_required_fields():
-    doc = manifest(objective=None, trainable=None)
+    doc = campaign(objective=None, trainable=None)
     assert {"spec.objective", "spec.trainable"} <= problems(doc).keys()
 
 
 def test_entrypoint_must_be_module_colon_attribute():
-    doc = manifest(trainable={"entrypoint": "toy_trainables.Curve"})
+    doc = campaign(trainable={"entrypoint": "tests.support.trainables.Curve"})
     assert "spec.trainable.entrypoint" in problems(doc)
 
 
 def test_grid_search_only_over_choices():
-    doc = manifest(strategy={"searcher": {"type": "grid"}, "scheduler": {"type": "fifo"}},
+    doc = campaign(strategy={"searcher": {"type": "grid"}, "scheduler": {"type": "fifo"}},
                    budget={"trials": 1, "maxIterationsPerTrial": 2})
     assert "spec.searchSpace.x.type" in problems(doc)
 
 
 def test_pbt_rejects_architecture_hyperparameters_and_says_why():
-    doc = manifest(
-        searchSpace={"lr": {"type": "float", "min": 1e-4, "max": 1e-1, "log": True},
-                     "num_graph_conv_layers": {"type": "int", "min": 1, "max": 5},
-                     "mystery": {"type": "float", "min": 0, "max": 1}},
+    doc = campaign(
+        searchSpace=replace({"lr": {"type": "float", "min": 1e-4, "max": 1e-1, "log": True},
+                             "num_graph_conv_layers": {"type": "int", "min": 1, "max": 5},
+                             "mystery": {"type": "float", "min": 0, "max": 1}}),
         strategy={"scheduler": {"type": "pbt", "perturbationInterval": 2}},
         budget={"trials": 4, "maxIterationsPerTrial": 8},
     )
@@ -119,18 +120,19 @@ def test_pbt_rejects_architecture_hyperparameters_and_says_why():
 
 
 def test_pbt_accepts_algorithm_hyperparameters_and_declared_roles():
-    doc = manifest(
-        searchSpace={"lr": {"type": "float", "min": 1e-4, "max": 1e-1, "log": True},
-                     "batch_size": {"type": "choice", "values": [16, 32]},
-                     "mystery": {"type": "float", "min": 0, "max": 1, "role": "algorithm"}},
+    doc = campaign(
+        searchSpace=replace({"lr": {"type": "float", "min": 1e-4, "max": 1e-1, "log": True},
+                             "batch_size": {"type": "choice", "values": [16, 32]},
+                             "mystery": {"type": "float", "min": 0, "max": 1,
+                                         "role": "algorithm"}}),
         strategy={"scheduler": {"type": "pbt", "perturbationInterval": 2}},
-        budget={"trials": 4, "maxIterationsPerTrial": 8},
+        budget={"trials": 4, "maxIterationsPerTrial": 8, "maxConcurrentTrials": None},
     )
     assert parse_campaign(doc).spec.strategy.scheduler.type == "pbt"
 
 
 def test_scheduler_settings_consistent_with_budget():
-    doc = manifest(strategy={"scheduler": {"type": "asha", "maxT": 10, "gracePeriod": 20}},
+    doc = campaign(strategy={"scheduler": {"type": "asha", "maxT": 10, "gracePeriod": 20}},
                    budget={"trials": 4, "maxIterationsPerTrial": 5})
     found = problems(doc)
     assert "must not exceed maxT" in found["spec.strategy.scheduler.gracePeriod"]
@@ -138,19 +140,19 @@ def test_scheduler_settings_consistent_with_budget():
 
 
 def test_unbounded_trials_are_rejected():
-    doc = manifest(strategy={"scheduler": {"type": "fifo"}}, budget={"trials": 2})
+    doc = campaign(strategy={"scheduler": {"type": "fifo"}}, budget={"trials": 2})
     assert "spec.budget.maxIterationsPerTrial" in problems(doc)
     doc["spec"]["budget"]["timeLimit"] = "5m"
     assert parse_campaign(doc).spec.budget.time_limit == 300
 
 
 def test_fixed_and_searched_value_conflict():
-    doc = manifest(trainable={"entrypoint": "toy_trainables:Curve", "config": {"x": 0.5}})
+    doc = campaign(trainable={"config": {"x": 0.5}})
     assert "spec.trainable.config.x" in problems(doc)
 
 
 def test_points_to_evaluate_must_lie_in_the_space():
-    doc = manifest(strategy={"searcher": {"type": "random", "pointsToEvaluate": [
+    doc = campaign(strategy={"searcher": {"type": "random", "pointsToEvaluate": [
         {"x": 0.3}, {"x": 3.0}, {"y": 1}]}})
     found = problems(doc)
     assert set(found) == {"spec.strategy.searcher.pointsToEvaluate[1].x",

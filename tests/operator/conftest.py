@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,28 +11,35 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.cluster import ROOT, EmulatedCluster, OperatorProcess
+from tests.support import REPO
+from tests.support.campaigns import campaign
+from tests.support.cluster import EmulatedCluster, OperatorProcess
 from tests.support.kuberay_standin import KubeRayStandIn
 
-SHARED = ROOT.parent / "shared"
+SHARED = REPO.parent / "shared"
 KUBERAY_CRDS = SHARED / "kuberay-crds"
-CRD_FILE = ROOT / "crds/hpocampaigns.hpo.dev.yaml"
+CRD_FILE = REPO / "crds/hpocampaigns.hpo.dev.yaml"
 
 
-def campaign_doc(name: str = "toy", **spec_overrides: Any) -> dict[str, Any]:
-    """A small valid campaign; the KubeRay-facing sections are filled in."""
-    spec: dict[str, Any] = {
-        "objective": {"metric": "loss", "mode": "min"},
-        "searchSpace": {"x": {"type": "float", "min": 0.0, "max": 1.0}},
-        "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 3}},
-        "budget": {"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        "trainable": {"entrypoint": "tests.support.toy_trainable:Quadratic"},
-        "resources": {"perTrial": {"cpu": 1}, "cluster": {"workers": 0}},
-        "runtime": {"reuseActors": False},
-    }
-    spec.update(spec_overrides)
-    return {"apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign",
-            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+# The operator's campaigns: in a namespace, with the KubeRay-facing sections filled in, one
+# seeded trial at a time of the journaling Quadratic (the end-to-end tests read its journal).
+OPERATOR_CAMPAIGN: dict[str, Any] = {
+    "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 3}},
+    "budget": {"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
+    "trainable": {"entrypoint": "tests.support.trainables:Quadratic"},
+    "resources": {"perTrial": {"cpu": 1}, "cluster": {"workers": 0}},
+    "runtime": {"reuseActors": False},
+}
+
+
+def campaign_doc(name: str = "toy", **spec: Any) -> dict[str, Any]:
+    """A small valid campaign in namespace ``default``: :func:`~tests.support.campaigns.campaign`
+    on the operator's base, ``spec`` merged in."""
+    return campaign(name, OPERATOR_CAMPAIGN, namespace="default", **spec)
+
+
+# A running driver publishes every 2 s; one silent for longer than this is reported stalled.
+STALL_SECONDS = 10
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +53,9 @@ def kuberay_crd() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def helm() -> Path:
-    binary = ROOT / ".tools/helm"
+    binary = REPO / ".tools/helm"
     if not binary.exists():
-        subprocess.run(["bash", str(ROOT / "scripts/get-helm.sh")], check=True, timeout=300,
+        subprocess.run(["bash", str(REPO / "scripts/get-helm.sh")], check=True, timeout=300,
                        capture_output=True)
     return binary
 
@@ -69,7 +77,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluste
 def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
     workdir = cluster.workdir / "kuberay"
     workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, str(ROOT)).start()
+    # The drivers import the toy trainables and this checkout's code as the tests do.
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir,
+                            os.environ["PYTHONPATH"]).start()
     yield runner
     runner.stop()
 
@@ -79,6 +89,7 @@ def operator(cluster: EmulatedCluster, standin: KubeRayStandIn) -> Iterator[Oper
     # A short experiment-checkpoint period so that a killed driver loses little (passed to the
     # driver through the RayJob's runtime env, as on a cluster).
     process = OperatorProcess(cluster, {"HPO_EXPERIMENT_CHECKPOINT_SECONDS": "1",
-                                        "HPO_RESYNC_SECONDS": "5"}).start()
+                                        "HPO_RESYNC_SECONDS": "5",
+                                        "HPO_DRIVER_STALL_SECONDS": str(STALL_SECONDS)}).start()
     yield process
     process.stop()

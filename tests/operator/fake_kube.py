@@ -43,8 +43,8 @@ class FakeKube:
         self.refuse: dict[str, int] = {}  # kind -> HTTP status its creation gets
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeKube:
-        for fn in ("get_campaign", "get_rayjob", "get_configmap", "create_if_absent",
-                   "patch_campaign_status", "delete_children"):
+        for fn in ("get_campaign", "get_rayjob", "get_configmap", "get_metadata",
+                   "create_if_absent", "patch_campaign_status", "delete_children"):
             monkeypatch.setattr(kube, fn, getattr(self, fn))
         monkeypatch.setattr(kopf, "event", lambda body, *, type, reason, message: (
             self.events.append((type, reason))))
@@ -58,6 +58,10 @@ class FakeKube:
 
     def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.objects.get(("ConfigMap", name))
+
+    def get_metadata(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.objects.get((kind, name))
+        return None if found is None else {"metadata": found.get("metadata") or {}}
 
     def create_if_absent(self, obj: dict[str, Any]) -> bool:
         kind, name = obj["kind"], obj["metadata"]["name"]
@@ -75,8 +79,11 @@ class FakeKube:
         self.patches.append(status)
         body["status"] = merge_patch(body.get("status") or {}, status)
 
-    def delete_children(self, namespace: str, campaign: str) -> list[str]:
-        gone = [k for k in self.objects if k[0] != "HPOCampaign"]
+    def delete_children(self, namespace: str, campaign: str, owner_uid: str | None) -> list[str]:
+        """Like the real one: only the children whose owner references carry ``owner_uid``."""
+        gone = [key for key in names.children(campaign) if key in self.objects and owner_uid
+                and owner_uid in [ref.get("uid") for ref in
+                                  self.objects[key]["metadata"].get("ownerReferences") or []]]
         for key in gone:
             del self.objects[key]
         return [f"{kind}/{name}" for kind, name in gone]

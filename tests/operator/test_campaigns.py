@@ -12,7 +12,7 @@ import kopf
 import pytest
 from hpo_operator import kube
 from hpo_operator.campaign.status import CampaignStatus, Phase
-from hpo_operator.controller import campaigns
+from hpo_operator.controller import campaigns, children
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
@@ -104,17 +104,68 @@ def test_an_unowned_progress_configmap_is_refused_like_any_foreign_child(fake: F
     assert fake.status().best_trial is None  # the old campaign's progress is not read
 
 
+def test_cleanup_deletes_only_what_the_campaign_owns(fake: FakeKube) -> None:
+    """Objects with a child's name that are another's (an earlier campaign's, or nobody's) survive
+    the campaign's deletion; with no uid to go by, nothing is deleted."""
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
+    ours = set(names.children(NAME))
+    assert ours <= set(fake.objects)
+    foreign = {
+        ("ConfigMap", names.progress_configmap_name(NAME)): progress_configmap(owned_by("uid-old")),
+        ("ConfigMap", names.manifest_configmap_name(NAME)): {
+            "kind": "ConfigMap", "metadata": {"name": names.manifest_configmap_name(NAME)}},
+    }
+    fake.objects.update(foreign)
+    campaigns.cleanup(NS, NAME, None, Metrics(), LOG)
+    assert ours <= set(fake.objects)
+    campaigns.cleanup(NS, NAME, UID, Metrics(), LOG)
+    assert {key: fake.objects.get(key) for key in foreign} == foreign
+    assert ours - set(fake.objects) == ours - set(foreign)
+
+
 # -- provisioning the API refuses ------------------------------------------------------------------
-@pytest.mark.parametrize("code, reason", [(403, "Forbidden"), (404, "NotFound"), (422, "Invalid")])
-def test_a_refused_create_says_why_in_the_status(fake: FakeKube, code: int, reason: str) -> None:
+@pytest.mark.parametrize("code, reason", [(400, "CreateFailed"), (403, "Forbidden"),
+                                         (404, "NotFound"), (422, "Invalid")])
+def test_a_create_refused_for_good_ends_the_campaign(fake: FakeKube, code: int,
+                                                     reason: str) -> None:
+    """kopf would retry it for ever: the campaign ends Failed, reason ProvisioningFailed."""
     fake.refuse["RayJob"] = code
-    with pytest.raises(kube.KubeError):  # kopf retries the handler
-        campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
-    condition = fake.status().condition("Provisioned")
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)  # no retry
+    status = fake.status()
+    condition = status.condition("Provisioned")
     assert condition is not None and condition.status == "False" and condition.reason == reason
     assert f"HTTP {code}" in condition.message
     assert ("KubeRay" in condition.message) == (code == 404)
-    assert fake.status().phase is Phase.PROVISIONING
+    assert status.phase is Phase.FAILED and status.phase.terminal
+    assert status.condition("Complete").reason == "ProvisioningFailed"  # type: ignore[union-attr]
+    assert ("Warning", "ProvisioningFailed") in fake.events
+    campaigns.provision(fake.campaign(status), OperatorSettings(), Metrics(), LOG)
+    assert fake.status() == status  # final: a resumed operator leaves it alone
+
+
+def test_objects_that_cannot_be_built_end_the_campaign(fake: FakeKube,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any, **__: Any) -> list[dict[str, Any]]:
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr(children, "build_objects", broken)
+    campaigns.provision(fake.campaign(), OperatorSettings(), Metrics(), LOG)
+    status = fake.status()
+    assert status.phase is Phase.FAILED and fake.created == []
+    condition = status.condition("Provisioned")
+    assert condition is not None and condition.reason == "BuildFailed"
+    assert "OverflowError: cannot convert float infinity" in condition.message
+
+
+def test_a_campaign_over_the_installation_limits_is_rejected(fake: FakeKube) -> None:
+    body = fake.campaign(resources={"cluster": {"workers": 9, "cpusPerWorker": 4}})
+    campaigns.provision(body, OperatorSettings(max_workers=8, max_cpus_per_pod=2),
+                        Metrics(), LOG)
+    status = fake.status()
+    assert status.phase is Phase.VALIDATION_FAILED and fake.created == []
+    assert "spec.resources.cluster.workers: exceeds this installation's limit of 8 (the " \
+           "chart's campaigns.maxWorkers) (got 9)" in (status.message or "")
+    assert "spec.resources.cluster.cpusPerWorker" in (status.message or "")
 
 
 @pytest.mark.parametrize("code", [429, 500])
@@ -155,7 +206,7 @@ def test_cleanup_waits_for_a_sync_in_flight(fake: FakeKube,
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         first = pool.submit(campaigns.sync, NS, NAME, OperatorSettings(), Metrics(), "a")
         assert inside.wait(5)
-        cleanup = pool.submit(campaigns.cleanup, NS, NAME, Metrics(), LOG)
+        cleanup = pool.submit(campaigns.cleanup, NS, NAME, UID, Metrics(), LOG)
         second = pool.submit(campaigns.sync, NS, NAME, OperatorSettings(), Metrics(), "b")
         time.sleep(0.3)
         assert not cleanup.done()

@@ -9,10 +9,12 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-
+from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.controller.settings import OperatorSettings
+from hpo_operator.kuberay import names
+from hpo_operator.kuberay.render import build_objects
 
-from .conftest import CRD_FILE
+from .conftest import CRD_FILE, campaign_doc
 
 ROOT = CRD_FILE.parents[1]
 CHART = ROOT / "charts/hpo-operator"
@@ -82,7 +84,6 @@ def test_pod_runs_restricted(helm: Path) -> None:
 def _rules(docs: list[dict[str, Any]], kind: str) -> set[tuple[str, str, str]]:
     return {(group, resource, verb)
             for d in docs if d["kind"] == kind and not d["metadata"]["name"].endswith("-crds")
-            and d["metadata"]["name"] != "hpo-driver"
             for rule in d["rules"] for group in rule["apiGroups"]
             for resource in rule["resources"] for verb in rule["verbs"]}
 
@@ -96,18 +97,56 @@ def test_rbac_grants_only_what_the_operator_uses(helm: Path) -> None:
     updates = {resource for _, resource, verb in rules if verb == "update"}
     assert updates == {"hpocampaigns/finalizers"}
     assert not any(verb in ("*", "deletecollection") for _, _, verb in rules)
-    assert not any(resource in ("secrets", "pods", "*") for _, resource, _ in rules)
+    assert not any(resource in ("pods", "*") for _, resource, _ in rules)
     assert ("hpo.dev", "hpocampaigns", "create") not in rules  # users create campaigns
+    # Each kind the operator creates for a campaign: created if absent, read to tell whose an
+    # existing one is, deleted when the campaign owns it; nothing more on the new kinds.
+    for kind, group, resource in _CHILD_RESOURCES:
+        assert {(group, resource, verb) for verb in ("get", "create", "delete")} <= rules, kind
+    for group, resource in [("", "serviceaccounts"), ("rbac.authorization.k8s.io", "roles"),
+                            ("rbac.authorization.k8s.io", "rolebindings"), ("", "secrets"),
+                            ("networking.k8s.io", "networkpolicies")]:
+        assert {verb for g, r, verb in rules if (g, r) == (group, resource)} == {
+            "get", "create", "delete"}
 
 
-def test_the_driver_may_only_patch_configmaps(helm: Path) -> None:
-    """The operator creates the progress ConfigMap owned by its campaign; a driver that could
-    create one would leave it behind, unowned, when it outlives its campaign."""
-    for variant in ("default", "namespaced"):
-        roles = [d for d in render(helm, variant)
-                 if d["kind"] == "Role" and d["metadata"]["name"] == "hpo-driver"]
-        assert roles and all(r["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
-                                             "verbs": ["patch"]}] for r in roles)
+_CHILD_RESOURCES = [("ConfigMap", "", "configmaps"), ("Secret", "", "secrets"),
+                    ("NetworkPolicy", "networking.k8s.io", "networkpolicies"),
+                    ("ServiceAccount", "", "serviceaccounts"),
+                    ("Role", "rbac.authorization.k8s.io", "roles"),
+                    ("RoleBinding", "rbac.authorization.k8s.io", "rolebindings"),
+                    ("RayJob", "ray.io", "rayjobs")]
+
+
+def test_the_rules_cover_every_kind_of_child() -> None:
+    kinds = {kind for kind, _ in names.children("toy")}
+    assert kinds == {kind for kind, _, _ in _CHILD_RESOURCES}
+
+
+def test_the_operator_holds_every_right_it_grants_a_driver(helm: Path) -> None:
+    """Kubernetes refuses to create a Role (or bind one) granting verbs its creator lacks, unless
+    the creator may escalate or bind: the operator holds the driver's verbs instead, in each
+    scope, and neither of those."""
+    campaign = parse_campaign(campaign_doc("toy"))
+    [driver_role] = [o for o in build_objects(campaign, token="t") if o["kind"] == "Role"]
+    granted = {(group, resource, verb) for rule in driver_role["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"]
+               for verb in rule["verbs"]}
+    assert granted == {("", "configmaps", "get"), ("", "configmaps", "patch")}
+    for variant, kind in (("default", "ClusterRole"), ("namespaced", "Role")):
+        rules = _rules(render(helm, variant), kind)
+        assert granted <= rules, variant
+        assert not any(verb in ("escalate", "bind", "impersonate") for _, _, verb in rules)
+
+
+def test_no_account_is_shared_between_campaigns(helm: Path) -> None:
+    """The operator creates each campaign's driver account; the chart ships none of its own."""
+    for variant in sorted(VALUES):
+        docs = render(helm, variant)
+        accounts = [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"]
+        assert accounts == ["hpo-hpo-operator"], variant
+        roles = [d["metadata"]["name"] for d in docs if d["kind"] in ("Role", "RoleBinding")]
+        assert set(roles) <= {"hpo-hpo-operator"}, variant
 
 
 def test_namespaced_mode_uses_roles(helm: Path) -> None:
@@ -122,9 +161,6 @@ def test_namespaced_mode_uses_roles(helm: Path) -> None:
     [deploy] = [d for d in docs if d["kind"] == "Deployment"]
     env = {e["name"]: e["value"] for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["HPO_NAMESPACES"] == "team-a,team-b"
-    drivers = [d["metadata"]["namespace"] for d in docs
-               if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == "hpo-driver"]
-    assert sorted(drivers) == ["team-a", "team-b"]
 
 
 def test_every_value_is_documented() -> None:
@@ -165,3 +201,19 @@ def test_restricted_ray_pods_reach_the_operator(helm: Path) -> None:
     assert env("default")["HPO_RUN_AS_USER"] == ""
     settings = OperatorSettings.from_env(env("monitoring"))
     assert settings.cluster_defaults().run_as_user == 1000
+
+
+def test_the_kuberay_operator_is_named_to_each_campaigns_network_policy(helm: Path) -> None:
+    def settings(*values: str) -> OperatorSettings:
+        out = helm_run(helm, "template", "hpo", str(CHART), "--namespace", "hpo-system", *values)
+        [deploy] = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "Deployment"]
+        [container] = deploy["spec"]["template"]["spec"]["containers"]
+        return OperatorSettings.from_env({e["name"]: e["value"] for e in container["env"]})
+
+    default = settings().cluster_defaults()
+    assert default.kuberay_namespace == ""
+    assert default.kuberay_pod_labels == ("app.kubernetes.io/name=kuberay-operator",)
+    narrowed = settings("--set", "campaigns.kuberayOperator.namespace=ray-system",
+                        "--set", "campaigns.kuberayOperator.podLabels.team=ml").cluster_defaults()
+    assert narrowed.kuberay_namespace == "ray-system"
+    assert narrowed.kuberay_pod_labels == ("app.kubernetes.io/name=kuberay-operator", "team=ml")

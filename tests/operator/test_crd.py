@@ -13,6 +13,8 @@ import yaml
 from hpo_operator.campaign.manifest import ManifestError, parse_campaign
 from hpo_operator.kuberay import crd
 
+from tests.support.campaigns import replace
+
 from .conftest import CRD_FILE, campaign_doc
 
 ROOT = CRD_FILE.parents[1]
@@ -84,8 +86,8 @@ def test_preserve_unknown_fields_only_on_free_maps() -> None:
     assert sorted(free) == sorted([
         "spec.trainable.config",
         "spec.searchSpace.additionalProperties.values.items",
-        "spec.strategy.searcher.pointsToEvaluate.items",
-        "spec.resources.cluster.tolerations.items"])
+        "spec.searchSpace.additionalProperties.initial.values.items",
+        "spec.strategy.searcher.pointsToEvaluate.items.additionalProperties"])
 
 
 def examples() -> list[Path]:
@@ -100,6 +102,30 @@ def test_examples_validate_against_the_crd_and_the_model(path: Path) -> None:
             assert [e.message for e in validator.iter_errors(doc)] == []
             assert _cel_failures(doc) == []
             parse_campaign(doc)
+
+
+def test_ray_tunes_options_stop_criteria_and_starting_values_pass_the_crd() -> None:
+    doc = campaign_doc(
+        searchSpace=replace({
+            "lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True,
+                   "initial": {"min": 1e-3, "max": 1e-2}},
+            "momentum": {"type": "choice", "values": [0.8, 0.9], "mutate": False,
+                         "role": "algorithm", "initial": {"values": [0.9]}}}),
+        strategy={"scheduler": {"type": "pbt", "timeAttr": "training_iteration",
+                                "perturbationInterval": 2, "burnInPeriod": 2,
+                                "requireAttrs": False, "clipToRange": True}},
+        budget={"trials": 4, "maxIterationsPerTrial": 8, "maxConcurrentTrials": None,
+                "stop": {"thresholds": [{"metric": "loss", "threshold": 0.1}],
+                         "plateau": {"std": 0.001, "numResults": 3}, "atTarget": True}},
+        objective={"metric": "loss", "mode": "min", "target": 0.05},
+        checkpoint={"scoreAttribute": "loss", "keep": 4})
+    validator = jsonschema.Draft4Validator(schema())
+    assert [e.message for e in validator.iter_errors(doc)] == []
+    assert _cel_failures(doc) == []
+    parse_campaign(doc)
+    median = campaign_doc(strategy={"scheduler": {"type": "median", "gracePeriod": 30.5}},
+                          budget={"trials": 4, "timeLimit": "5m"})
+    assert [e.message for e in validator.iter_errors(median)] == [] and not _cel_failures(median)
 
 
 def test_schema_rejects_what_the_model_rejects() -> None:
@@ -159,7 +185,7 @@ def _update_failures(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     ({"searchSpace": {"lr": {"type": "float", "max": 1}}}, "has(self.min)"),
     ({"searchSpace": {"c": {"type": "choice", "values": []}}}, "size(self.values) > 0"),
     ({"strategy": {"scheduler": {"type": "asha", "maxT": 5, "gracePeriod": 9}}},
-     "self.gracePeriod <= self.maxT"),
+     "double(self.gracePeriod) <= double(self.maxT)"),
 ])
 def test_cel_rules_reject_invalid_specs(overrides: dict[str, Any], rule: str) -> None:
     failures = _cel_failures(campaign_doc(**overrides))

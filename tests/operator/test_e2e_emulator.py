@@ -9,8 +9,10 @@ Starting Ray dominates the cost, so the scenario runs once.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.cluster import EmulatedCluster, OperatorProcess, wait_for
+from tests.support.cluster import EmulatedCluster, OperatorProcess
 from tests.support.kuberay_standin import KubeRayStandIn
+from tests.support.poll import wait_until
 
 from .conftest import campaign_doc
 
@@ -57,6 +60,27 @@ def journal(path: Path) -> list[tuple[str, str]]:
     return [(w[0], w[1]) for w in (ln.split() for ln in path.read_text().splitlines()) if len(w) == 2]
 
 
+def driver_stalled(cluster: EmulatedCluster, status: str) -> dict[str, Any] | None:
+    conditions = json.loads(jsonpath(cluster, "toy", ".status.conditions") or "[]")
+    found = next((c for c in conditions if c["type"] == "DriverStalled"), None)
+    return found if found is not None and found["status"] == status else None
+
+
+def pause_the_driver(cluster: EmulatedCluster,
+                     standin: KubeRayStandIn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """SIGSTOP the running driver until the operator reports it stalled, then let it go on."""
+    driver = standin.drivers["default/toy-tune"]
+    driver.send_signal(signal.SIGSTOP)
+    try:
+        paused = wait_until(lambda: driver_stalled(cluster, "True"), 60,
+                            message="DriverStalled=True for a stopped driver")
+    finally:
+        driver.send_signal(signal.SIGCONT)
+    resumed = wait_until(lambda: driver_stalled(cluster, "False"), 60,
+                         message="DriverStalled=False once the driver publishes again")
+    return paused, resumed
+
+
 @dataclass
 class Lifecycle:
     phase: str
@@ -68,6 +92,10 @@ class Lifecycle:
     events: list[dict[str, Any]]
     attempts: int
     metrics: str
+    driver_env: dict[str, str]
+    token: str
+    rayjob: dict[str, Any]
+    stalled: tuple[dict[str, Any], dict[str, Any]]  # DriverStalled while paused, once resumed
 
 
 @pytest.fixture(scope="module")
@@ -76,27 +104,33 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
     log = tmp_path_factory.mktemp("toy") / "journal.txt"
     apply(cluster, campaign_doc(
         "toy", budget={"trials": TRIALS, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        trainable={"entrypoint": "tests.support.toy_trainable:Quadratic",
-                   "config": {"journal": str(log), "step_seconds": 0.5}}))
+        trainable={"config": {"journal": str(log), "step_seconds": 0.5}}))
     seen = [rayjobs(cluster)]
-    wait_for(lambda: phase_is(cluster, "toy", "Running"), 60, "phase Running")
-    wait_for(lambda: sum(k == "done" for k, _ in journal(log)) >= 2, 120, "two finished trials")
+    wait_until(lambda: phase_is(cluster, "toy", "Running"), 60, message="phase Running")
+    wait_until(lambda: sum(k == "done" for k, _ in journal(log)) >= 2, 120,
+               message="two finished trials")
     time.sleep(2.5)  # > the 1 s experiment checkpoint period the operator gives the driver
     finished = {t for k, t in journal(log) if k == "done"}
     standin.kill_driver("default/toy-tune")  # the head pod dies; KubeRay retries the driver
 
-    wait_for(lambda: standin.attempts.get("default/toy-tune") == 2, 30, "the driver retry")
+    wait_until(lambda: standin.attempts.get("default/toy-tune") == 2, 30,
+               message="the driver retry")
     seen.append(rayjobs(cluster))
     operator.kill()  # while the retry runs: the new operator must adopt, not re-create
     operator.start()
-    phase = wait_for(lambda: phase_is(cluster, "toy", "Succeeded", "Failed"), 180, "a final phase")
+    stalled = pause_the_driver(cluster, standin)
+    phase = wait_until(lambda: phase_is(cluster, "toy", "Succeeded", "Failed"), 180,
+                       message="a final phase")
     seen.append(rayjobs(cluster))
+    secret = cluster.get_json("secret", "toy-ray-token") or {}
     yield Lifecycle(
         phase=phase, best_trial=json.loads(jsonpath(cluster, "toy", ".status.bestTrial")),
         status=(cluster.get_json("hpocampaign", "toy") or {}).get("status", {}),
         finished_before_kill=finished, journal=journal(log), rayjobs_seen=seen,
         events=events(cluster, "toy"), attempts=standin.attempts["default/toy-tune"],
-        metrics=operator.metrics())
+        metrics=operator.metrics(), driver_env=standin.pod_env["default/toy-tune"],
+        token=base64.b64decode(secret.get("data", {}).get("auth_token", "")).decode(),
+        rayjob=cluster.get_json("rayjob", "toy-tune") or {}, stalled=stalled)
 
 
 def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -> None:
@@ -110,6 +144,19 @@ def test_campaign_succeeds_with_the_best_trial_in_status(lifecycle: Lifecycle) -
     assert lifecycle.status["message"].startswith("best loss")
     reasons = [e["reason"] for e in lifecycle.events]
     assert {"Provisioned", "Running", "NewBestTrial", "Succeeded"} <= set(reasons), reasons
+    # How to train the winner again reaches the custom resource through the progress ConfigMap.
+    record = best["reproduce"]
+    assert record["entrypoint"] == "tests.support.trainables:Quadratic", record
+    assert record["config"]["x"] == best["config"]["x"] and "ray" in record["versions"]
+    assert record["image"]  # the driver is told its image
+
+
+def test_the_driver_ran_with_ray_token_auth_on(lifecycle: Lifecycle) -> None:
+    """The driver's local Ray required the campaign's token, which reached it only through the
+    Secret the operator made (the RayJob names the Secret, never the token)."""
+    assert len(lifecycle.token) >= 43
+    assert lifecycle.driver_env == {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": lifecycle.token}
+    assert lifecycle.token not in json.dumps(lifecycle.rayjob)
 
 
 def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifecycle) -> None:
@@ -123,6 +170,14 @@ def test_driver_retry_resumes_without_rerunning_finished_trials(lifecycle: Lifec
         starts.count(t) == 1 for t in lifecycle.finished_before_kill), lifecycle.journal
     assert len(set(starts)) == TRIALS
     assert "ExperimentResumed" in [e["reason"] for e in lifecycle.events]
+
+
+def test_a_stopped_driver_is_reported_stalled_and_recovers(lifecycle: Lifecycle) -> None:
+    paused, resumed = lifecycle.stalled
+    assert paused["reason"] == "NoHeartbeat" and "no progress from the driver" in paused["message"]
+    assert resumed["reason"] == "HeartbeatResumed"
+    assert "DriverStalled" in [e["reason"] for e in lifecycle.events]  # a Warning event
+    assert lifecycle.phase == "Succeeded"  # a stall is reported, not a failure
 
 
 def test_operator_restart_creates_nothing_twice(lifecycle: Lifecycle) -> None:
@@ -151,8 +206,9 @@ def test_editing_an_accepted_spec_is_refused_loudly(cluster: EmulatedCluster,
     doc["spec"]["budget"]["trials"] = TRIALS + 10
     apply(cluster, {"apiVersion": doc["apiVersion"], "kind": doc["kind"],
                     "metadata": {"name": "toy", "namespace": "default"}, "spec": doc["spec"]})
-    warning = wait_for(lambda: [e for e in events(cluster, "toy")
-                                if e["reason"] == "SpecChangeIgnored"], 30, "a Warning event")
+    warning = wait_until(lambda: [e for e in events(cluster, "toy")
+                                  if e["reason"] == "SpecChangeIgnored"], 30,
+                         message="a Warning event")
     assert warning[0]["type"] == "Warning" and "delete and re-create" in warning[0]["message"]
     assert jsonpath(cluster, "toy", ".status.phase") == "Succeeded"
     assert rayjobs(cluster).count("toy-tune") == 1
@@ -162,23 +218,28 @@ def test_deleting_the_campaign_removes_its_children(cluster: EmulatedCluster,
                                                     lifecycle: Lifecycle) -> None:
     # --wait=false: the emulator's watches ignore field selectors, which kubectl's wait needs.
     cluster.kubectl("delete", "hpocampaign", "toy", "--wait=false")
-    wait_for(lambda: cluster.get_json("hpocampaign", "toy") is None, 30, "the campaign to go")
-    wait_for(lambda: "toy-tune" not in rayjobs(cluster), 30, "the RayJob to go with it")
+    wait_until(lambda: cluster.get_json("hpocampaign", "toy") is None, 30,
+               message="the campaign to go")
+    wait_until(lambda: "toy-tune" not in rayjobs(cluster), 30, message="the RayJob to go with it")
     assert cluster.get_json("configmap", "toy-progress") is None
     assert cluster.get_json("configmap", "toy-manifest") is None
+    for kind, name in [("secret", "toy-ray-token"), ("serviceaccount", "toy-driver"),
+                       ("role", "toy-driver"), ("rolebinding", "toy-driver"),
+                       ("networkpolicy", "toy-ray")]:
+        assert cluster.get_json(kind, name) is None, (kind, name)
 
 
 def test_invalid_campaign_ends_validation_failed_with_a_warning_event(
         cluster: EmulatedCluster, operator: OperatorProcess) -> None:
     # A rule the CRD schema cannot express (it spans two sections), so only the operator sees it.
-    apply(cluster, campaign_doc("broken", trainable={
-        "entrypoint": "tests.support.toy_trainable:Quadratic", "config": {"x": 0.5}}))
-    wait_for(lambda: phase_is(cluster, "broken", "ValidationFailed"), 30, "ValidationFailed")
+    apply(cluster, campaign_doc("broken", trainable={"config": {"x": 0.5}}))
+    wait_until(lambda: phase_is(cluster, "broken", "ValidationFailed"), 30,
+               message="ValidationFailed")
     message = jsonpath(cluster, "broken", ".status.message")
     assert "spec.trainable.config.x" in message and "also in spec.searchSpace" in message
-    warning = wait_for(lambda: [e for e in events(cluster, "broken")
-                                if e["type"] == "Warning" and e["reason"] == "ValidationFailed"],
-                       30, "the Warning event")
+    warning = wait_until(lambda: [e for e in events(cluster, "broken")
+                                  if e["type"] == "Warning" and e["reason"] == "ValidationFailed"],
+                         30, message="the Warning event")
     assert "spec.trainable.config.x" in warning[0]["message"]
     assert "broken-tune" not in rayjobs(cluster)
     assert cluster.get_json("configmap", "broken-manifest") is None
@@ -186,17 +247,18 @@ def test_invalid_campaign_ends_validation_failed_with_a_warning_event(
 
 def test_a_rejected_campaign_runs_once_its_spec_is_corrected(
         cluster: EmulatedCluster, operator: OperatorProcess) -> None:
-    broken = campaign_doc("fixme", trainable={
-        "entrypoint": "tests.support.toy_trainable:Quadratic", "config": {"x": 0.5}})
+    broken = campaign_doc("fixme", trainable={"config": {"x": 0.5}})
     apply(cluster, broken)
-    wait_for(lambda: phase_is(cluster, "fixme", "ValidationFailed"), 30, "ValidationFailed")
+    wait_until(lambda: phase_is(cluster, "fixme", "ValidationFailed"), 30,
+               message="ValidationFailed")
     apply(cluster, campaign_doc("fixme", budget={"trials": 1, "maxConcurrentTrials": 1,
                                                  "maxIterationsPerTrial": 1}))
-    wait_for(lambda: "fixme-tune" in rayjobs(cluster), 30, "the RayJob of the corrected spec")
+    wait_until(lambda: "fixme-tune" in rayjobs(cluster), 30,
+               message="the RayJob of the corrected spec")
     assert jsonpath(cluster, "fixme", ".status.phase") != "ValidationFailed"
     assert "spec is invalid" not in jsonpath(cluster, "fixme", ".status.message")
     cluster.kubectl("delete", "hpocampaign", "fixme", "--wait=false")
-    wait_for(lambda: "fixme-tune" not in rayjobs(cluster), 30, "the RayJob to go")
+    wait_until(lambda: "fixme-tune" not in rayjobs(cluster), 30, message="the RayJob to go")
 
 
 def test_a_deleted_rayjob_is_created_again_and_its_driver_resumes(
@@ -205,21 +267,23 @@ def test_a_deleted_rayjob_is_created_again_and_its_driver_resumes(
     log = tmp_path / "journal.txt"
     apply(cluster, campaign_doc(
         "heal", budget={"trials": 4, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 3},
-        trainable={"entrypoint": "tests.support.toy_trainable:Quadratic",
-                   "config": {"journal": str(log), "step_seconds": 0.5}}))
-    wait_for(lambda: sum(k == "done" for k, _ in journal(log)) >= 1, 120, "a finished trial")
+        trainable={"config": {"journal": str(log), "step_seconds": 0.5}}))
+    wait_until(lambda: sum(k == "done" for k, _ in journal(log)) >= 1, 120,
+               message="a finished trial")
     time.sleep(2.5)  # > the 1 s experiment checkpoint period
     finished = {t for k, t in journal(log) if k == "done"}
     cluster.kubectl("delete", "rayjobs", "heal-tune", "--wait=false")
 
-    recreated = wait_for(lambda: [e for e in events(cluster, "heal")
-                                  if e["reason"] == "RayJobRecreated"], 30, "RayJobRecreated")
+    recreated = wait_until(lambda: [e for e in events(cluster, "heal")
+                                    if e["reason"] == "RayJobRecreated"], 30,
+                           message="RayJobRecreated")
     assert recreated[0]["type"] == "Warning" and "RayJob/heal-tune" in recreated[0]["message"]
-    phase = wait_for(lambda: phase_is(cluster, "heal", "Succeeded", "Failed"), 180, "a final phase")
+    phase = wait_until(lambda: phase_is(cluster, "heal", "Succeeded", "Failed"), 180,
+                       message="a final phase")
     status = (cluster.get_json("hpocampaign", "heal") or {}).get("status", {})
     assert phase == "Succeeded", status
     assert status["trials"]["completed"] == 4 and status["resumed"] >= 1
     starts = [t for k, t in journal(log) if k == "start"]
     assert all(starts.count(t) == 1 for t in finished), journal(log)  # not run again
     cluster.kubectl("delete", "hpocampaign", "heal", "--wait=false")
-    wait_for(lambda: "heal-tune" not in rayjobs(cluster), 30, "the RayJob to go")
+    wait_until(lambda: "heal-tune" not in rayjobs(cluster), 30, message="the RayJob to go")

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import MaxRetryError
-
-from cluster import EmulatedCluster
-from kubernetes import client, config
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.status import CampaignStatus, Phase
@@ -20,6 +18,8 @@ from hpo_operator import kube
 from hpo_operator.driver import configmap_sink as progress_sink
 from hpo_operator.kuberay import names
 from hpo_operator.kuberay.rayjob import build_progress_configmap
+
+from tests.support.cluster import EmulatedCluster
 
 from .conftest import campaign_doc
 

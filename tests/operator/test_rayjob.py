@@ -7,6 +7,7 @@ import shlex
 from typing import Any
 
 import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -15,7 +16,11 @@ from hpo_operator.kuberay import names
 from hpo_operator.kuberay.rayjob import ClusterDefaults, build_rayjob
 from hpo_operator.kuberay.render import build_objects, render_yaml
 
+from tests.support.campaigns import replace
+
 from .conftest import campaign_doc
+
+KUBE_VERSION = "1.30.0"
 
 GPU_CLUSTER = {"cluster": {"image": "registry.example/trainer:1", "workers": 3, "gpusPerWorker": 4,
                            "cpusPerWorker": 7.5, "memoryPerWorker": "30Gi",
@@ -27,10 +32,10 @@ GPU_CLUSTER = {"cluster": {"image": "registry.example/trainer:1", "workers": 3, 
 CAMPAIGNS = {
     "head-only": campaign_doc("head-only"),
     "gpu-workers": campaign_doc("gpu-workers", resources=GPU_CLUSTER,
-                                budget={"trials": 64, "timeLimit": "8h"},
+                                budget=replace({"trials": 64, "timeLimit": "8h"}),
                                 storage={"path": "/mnt/hpo", "volumeClaim": "hpo-runs"}),
     "longest-name": campaign_doc("n" * 42, storage={"path": "/scratch/hpo"},
-                                 budget={"trials": 8, "timeLimit": 600}),
+                                 budget=replace({"trials": 8, "timeLimit": 600})),
 }
 
 
@@ -122,12 +127,12 @@ def test_no_deadline_without_a_time_limit_and_checkpoint_period_in_runtime_env()
     assert "activeDeadlineSeconds" not in job["spec"]
     assert "--wait-for-nodes" not in job["spec"]["entrypoint"]  # the head is the whole cluster
     env = yaml.safe_load(job["spec"]["runtimeEnvYAML"])["env_vars"]
-    assert env == {"TUNE_GLOBAL_CHECKPOINT_S": "1.5"}
+    assert env == {"TUNE_GLOBAL_CHECKPOINT_S": "1.5", "HPO_IMAGE": ClusterDefaults().image}
 
 
 def test_manifest_configmap_round_trips_to_the_same_campaign() -> None:
     campaign = parse_campaign(CAMPAIGNS["gpu-workers"])
-    manifest, progress, job = build_objects(campaign, owner_uid="u")
+    manifest, progress, *_, job = build_objects(campaign, owner_uid="u", token="t")
     mounted = yaml.safe_load(manifest["data"][names.MANIFEST_KEY])
     assert parse_campaign(mounted) == campaign
     head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
@@ -140,8 +145,49 @@ def test_render_yaml_prints_every_object() -> None:
     docs = [d for d in yaml.safe_load_all(render_yaml(parse_campaign(CAMPAIGNS["head-only"]))) if d]
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
         ("ConfigMap", "head-only-manifest"), ("ConfigMap", "head-only-progress"),
-        ("RayJob", "head-only-tune")]
+        ("Secret", "head-only-ray-token"), ("ServiceAccount", "head-only-driver"),
+        ("Role", "head-only-driver"), ("RoleBinding", "head-only-driver"),
+        ("NetworkPolicy", "head-only-ray"), ("RayJob", "head-only-tune")]
     assert all("ownerReferences" not in d["metadata"] for d in docs)
+
+
+@pytest.mark.parametrize("key", sorted(CAMPAIGNS))
+def test_core_objects_validate_against_kubernetes_schemas(key: str) -> None:
+    core = [d for d in build_objects(parse_campaign(CAMPAIGNS[key]), owner_uid="u-1", token="t")
+            if d["kind"] != names.RAYJOB_KIND]
+    assert core
+    for doc in core:
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+
+
+def test_each_driver_runs_as_an_account_limited_to_its_progress_configmap() -> None:
+    campaign = parse_campaign(CAMPAIGNS["gpu-workers"])
+    objects = {d["kind"]: d for d in build_objects(campaign, ClusterDefaults(run_as_user=1000),
+                                                   owner_uid="u-1", token="t")}
+    account, role, binding = objects["ServiceAccount"], objects["Role"], objects["RoleBinding"]
+    assert account["metadata"]["name"] == role["metadata"]["name"] == "gpu-workers-driver"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["gpu-workers-progress"], "verbs": ["get", "patch"]}]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": "gpu-workers-driver"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "gpu-workers-driver",
+                                    "namespace": "default"}]
+    for obj in (account, role, binding):
+        assert [ref["uid"] for ref in obj["metadata"]["ownerReferences"]] == ["u-1"]
+    pods = _pods(objects["RayJob"])
+    assert pods["head"]["serviceAccountName"] == "gpu-workers-driver"
+    # Only the head, where the driver runs, mounts a token; trials and the submitter need none.
+    assert {name: pod["automountServiceAccountToken"] for name, pod in pods.items()} == {
+        "head": True, "gpu-workers": False, "submitter": False}
+    assert all("serviceAccountName" not in pod for name, pod in pods.items() if name != "head")
+
+
+@pytest.mark.parametrize("key", sorted(CAMPAIGNS))
+def test_the_objects_built_are_the_children_deleted(key: str) -> None:
+    """Deletion goes by names.children: it must list every object the operator creates."""
+    campaign = parse_campaign(CAMPAIGNS[key])
+    built = [(d["kind"], d["metadata"]["name"]) for d in build_objects(campaign, owner_uid="u", token="t")]
+    assert built == names.children(campaign.metadata.name)
 
 
 def _pods(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -175,7 +221,6 @@ def _restricted_violations(pod: dict[str, Any]) -> list[str]:
 def test_restricted_pods_on_request() -> None:
     campaign = parse_campaign(CAMPAIGNS["gpu-workers"])
     plain = build_rayjob(campaign, ClusterDefaults())
-    assert "submitterPodTemplate" not in plain["spec"]
     assert all(_restricted_violations(pod) for pod in _pods(plain).values())
 
     job = build_rayjob(campaign, ClusterDefaults(run_as_user=1000))

@@ -242,6 +242,36 @@ def test_settings_from_env() -> None:
         OperatorSettings.from_env({"HPO_METRICS_PORT": "ninety"})
 
 
+@pytest.mark.parametrize("env, named", [
+    ({"HPO_DEADLINE_MARGIN_SECONDS": str(2**31)}, "HPO_DEADLINE_MARGIN_SECONDS"),  # int32
+    ({"HPO_BACKOFF_LIMIT": "-1"}, "HPO_BACKOFF_LIMIT"),
+    ({"HPO_RESYNC_SECONDS": "inf"}, "HPO_RESYNC_SECONDS"),
+    ({"HPO_MAX_WORKERS": "5000"}, "HPO_MAX_WORKERS"),  # above the spec's own cap
+    ({"HPO_STORAGE_PATH": "/etc/hpo"}, "HPO_STORAGE_PATH"),  # the manifest's mount
+    ({"HPO_IMAGE": "Not An Image"}, "HPO_IMAGE"),
+])
+def test_settings_that_would_make_invalid_objects_are_refused(env: dict[str, str],
+                                                              named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        OperatorSettings.from_env(env)
+
+
+def test_the_installation_limits_come_from_the_environment() -> None:
+    s = OperatorSettings.from_env({"HPO_MAX_WORKERS": "4", "HPO_MAX_CPUS_PER_POD": "7.5",
+                                   "HPO_MAX_GPUS_PER_POD": "2"})
+    assert (s.max_workers, s.max_cpus_per_pod, s.max_gpus_per_pod) == (4, 7.5, 2)
+
+
+def test_provisioning_failed_is_final_and_keeps_the_refusal() -> None:
+    provisioning = reconcile.not_provisioned(CampaignStatus(), "Forbidden", "HTTP 403")
+    failed = reconcile.provisioning_failed(provisioning, "Invalid", "HTTP 422 Unprocessable")
+    assert failed.phase is Phase.FAILED and failed.completion_time
+    assert failed.condition("Provisioned").reason == "Invalid"  # type: ignore[union-attr]
+    assert failed.condition("Complete").reason == "ProvisioningFailed"  # type: ignore[union-attr]
+    assert reconcile.fold(failed, rayjob("Running", "RUNNING"), None, "min") == failed
+    assert [m.reason for m in reconcile.milestones(provisioning, failed)] == ["Failed"]
+
+
 def test_metrics_follow_campaigns_and_forget_deleted_ones() -> None:
     metrics = Metrics()
     status = progress(trial("a", 0.25), completed=1)
@@ -260,3 +290,14 @@ def test_metrics_follow_campaigns_and_forget_deleted_ones() -> None:
     assert 'hpo_campaigns{phase="Running"} 0.0' in text
     assert 'hpo_reconcile_errors_total{trigger="rayjob"} 1.0' in text
     assert 'hpo_reconcile_duration_seconds_count{trigger="rayjob"} 1.0' in text
+
+
+def test_the_best_trials_reproduction_record_reaches_the_status() -> None:
+    from hpo_operator.campaign.status import Reproduction
+
+    record = Reproduction(entrypoint="m:T", config={"x": 0.3, "seed": 1}, seed=1)
+    final = progress(trial("a", 0.1))
+    final.best_trial = final.top_trials[0].model_copy(update={"reproduce": record})
+    status = reconcile.fold(CampaignStatus(), None, final, "min")
+    assert status.best_trial is not None and status.best_trial.reproduce == record
+    assert status.to_dict()["bestTrial"]["reproduce"]["entrypoint"] == "m:T"

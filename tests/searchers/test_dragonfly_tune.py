@@ -8,14 +8,11 @@ vary, so the comparison is on the mean best loss over several seeds.
 
 from __future__ import annotations
 
-import math
 import statistics
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import ray.cloudpickle
 from ray import tune
 from ray.tune.search import BasicVariantGenerator, Searcher
 
@@ -23,8 +20,7 @@ from hpo_operator.campaign.searchspace import tune_domain
 from hpo_operator.campaign.spec import ChoiceParam, FloatParam, IntParam
 from hpo_operator.searchers.dragonfly import DragonflySearcher
 
-# Ray workers cannot import this test module: ship its functions by value.
-ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+from tests.support.trainables import mixed_bowl, mixed_bowl_objective
 
 SPACE = {
     "depth": IntParam(type="int", min=1, max=40),
@@ -38,21 +34,11 @@ TRIALS, CONCURRENT, SEEDS = 25, 2, (0, 1, 2)
 OPTIONS = {"gpb_hp_tune_criterion": "ml", "acq_opt_max_evals": 300}
 
 
-def bowl(config: dict[str, Any]) -> float:
-    """0 at depth 12, lr 10^-2.5, batch size 32, tanh."""
-    return ((config["depth"] - 12) ** 2 / 100 + (math.log10(config["lr"]) + 2.5) ** 2
-            + abs(math.log2(config["batch_size"]) - 5) + (config["activation"] != "tanh"))
-
-
-def objective(config: dict[str, Any]) -> None:
-    tune.report({"loss": bowl(config)})
-
-
 def campaign(search_alg: Searcher | BasicVariantGenerator, storage: Path,
              name: str) -> tuple[float, float]:
     """Runs one campaign; returns its best loss and the mean loss of its trials."""
     tuner = tune.Tuner(
-        objective,
+        mixed_bowl_objective,
         param_space={name: tune_domain(p) for name, p in SPACE.items()},
         tune_config=tune.TuneConfig(metric="loss", mode="min", search_alg=search_alg,
                                     num_samples=TRIALS, max_concurrent_trials=CONCURRENT,
@@ -63,7 +49,7 @@ def campaign(search_alg: Searcher | BasicVariantGenerator, storage: Path,
     assert len(results) == TRIALS and not results.errors
     losses = [float(result.metrics["loss"]) for result in results]
     for result in results:
-        assert bowl(result.config) == pytest.approx(result.metrics["loss"])
+        assert mixed_bowl(result.config) == pytest.approx(result.metrics["loss"])
     return min(losses), statistics.mean(losses)
 
 

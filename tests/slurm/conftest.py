@@ -12,44 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
+from tests.support.campaigns import campaign, replace, write
 
 STATE = Path(os.environ.get("SLURM_CI_STATE", "/tmp/slurm-ci"))
-
-TOY_MODULE = '''
-"""Analytic toy trainables for the Slurm tests: no data, no torch, milliseconds per step."""
-import time
-
-from ray import tune
-
-
-class Curve(tune.Trainable):
-    """loss = (lr - 0.03)^2 + 1 / (iteration * width): best near lr 0.03 and a wide width."""
-
-    def setup(self, config):
-        self.x = 0
-
-    def step(self):
-        time.sleep(self.config.get("sleep", 0.0))
-        self.x += 1
-        return {"loss": (self.config["lr"] - 0.03) ** 2 + 1.0 / (self.x * self.config["width"])}
-
-    def reset_config(self, new_config):
-        self.config, self.x = new_config, 0
-        return True
-
-    def save_checkpoint(self, checkpoint_dir):
-        return {"x": self.x}
-
-    def load_checkpoint(self, checkpoint):
-        self.x = checkpoint["x"]
-'''
 
 
 def _alive(pid_file: Path) -> bool:
@@ -77,37 +47,23 @@ def slurm_cluster():
                        timeout=60)
 
 
-@pytest.fixture(scope="session")
-def toy_dir(tmp_path_factory) -> Path:
-    """A directory on PYTHONPATH holding the toy trainable module, as a user's project would."""
-    path = tmp_path_factory.mktemp("slurm-toy")
-    (path / "slurm_toy.py").write_text(TOY_MODULE)
-    return path
+# The Slurm campaigns: a seeded FIFO search of LrWidthCurve, one CPU per trial.
+SLURM_CAMPAIGN = {
+    "searchSpace": replace({"lr": {"type": "float", "min": 0.001, "max": 0.1, "log": True},
+                            "width": {"type": "int", "min": 1, "max": 8}}),
+    "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 7}},
+    "budget": {"maxConcurrentTrials": None},
+    "resources": {"perTrial": {"cpu": 1}},
+}
 
 
-def manifest(directory: Path, name: str, *, entrypoint: str = "slurm_toy:Curve", trials: int = 4,
-             iterations: int = 3, sleep: float = 0.0, time_limit: str | None = None) -> Path:
-    budget = f"{{trials: {trials}, maxIterationsPerTrial: {iterations}"
-    budget += f", timeLimit: {time_limit}}}" if time_limit else "}"
-    path = directory / f"{name}.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        apiVersion: hpo.dev/v1alpha1
-        kind: HPOCampaign
-        metadata: {{name: {name}}}
-        spec:
-          objective: {{metric: loss, mode: min}}
-          searchSpace:
-            lr: {{type: float, min: 0.001, max: 0.1, log: true}}
-            width: {{type: int, min: 1, max: 8}}
-          strategy:
-            scheduler: {{type: fifo}}
-            searcher: {{type: random, seed: 7}}
-          budget: {budget}
-          trainable: {{entrypoint: "{entrypoint}", config: {{sleep: {sleep}}}}}
-          resources:
-            perTrial: {{cpu: 1}}
-        """))
-    return path
+def manifest(directory: Path, name: str, *,
+             entrypoint: str = "tests.support.trainables:LrWidthCurve", trials: int = 4,
+             iterations: int = 3, sleep: float = 0.0) -> Path:
+    """The campaign ``name`` as ``directory/<name>.yaml``."""
+    return write(directory, campaign(
+        name, SLURM_CAMPAIGN, budget={"trials": trials, "maxIterationsPerTrial": iterations},
+        trainable={"entrypoint": entrypoint, "config": {"sleep": sleep}}))
 
 
 def hpo(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
@@ -127,13 +83,3 @@ def status_json(job_id: str, storage: Path, env: dict[str, str], wait: bool = Fa
 
 def complete_condition(status: dict) -> dict:
     return next(c for c in status["conditions"] if c["type"] == "Complete")
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

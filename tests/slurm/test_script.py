@@ -20,17 +20,21 @@ from hpo_operator.slurm.options import (SlurmOptions, SlurmOptionsError, format_
                                         parse_slurm_time)
 from hpo_operator.slurm.script import plan_job, render_batch_script
 
+from tests.support import campaigns
+
 
 def campaign(cluster: dict | None = None, per_trial: dict | None = None,
              budget: dict | None = None):
-    return parse_campaign({
-        "apiVersion": "hpo.dev/v1alpha1", "kind": "HPOCampaign", "metadata": {"name": "demo"},
-        "spec": {"objective": {"metric": "loss", "mode": "min"},
-                 "searchSpace": {"lr": {"type": "float", "min": 1e-4, "max": 0.1, "log": True}},
-                 "trainable": {"entrypoint": "pkg.mod:Trainable"},
-                 "budget": budget or {"trials": 4},
-                 "resources": {"perTrial": per_trial or {"cpu": 1},
-                               "cluster": cluster or {"workers": 1, "cpusPerWorker": 2}}}})
+    """Campaign ``demo``: the default strategy, and unless told otherwise 4 trials of 1 CPU on a
+    head and one 2-CPU worker."""
+    return parse_campaign(campaigns.campaign(
+        "demo", strategy=None,
+        searchSpace=campaigns.replace({"lr": {"type": "float", "min": 1e-4, "max": 0.1,
+                                              "log": True}}),
+        trainable={"entrypoint": "pkg.mod:Trainable"},
+        budget=campaigns.replace(budget or {"trials": 4}),
+        resources={"perTrial": per_trial or {"cpu": 1},
+                   "cluster": cluster or {"workers": 1, "cpusPerWorker": 2}}))
 
 
 def sbatch(script: str) -> list[str]:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import complete_condition, hpo, manifest, status_json, wait_for
+from tests.support.poll import wait_until
+
+from .conftest import complete_condition, hpo, manifest, status_json
 
 pytestmark = pytest.mark.slurm
 
@@ -26,11 +28,10 @@ case "$1" in start) exec sleep 300 ;; *) exit 1 ;; esac
 
 
 @pytest.fixture(scope="module")
-def jobs(slurm_cluster, toy_dir, tmp_path_factory):
+def jobs(slurm_cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp("slurm-work")
     storage = work / "runs"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(toy_dir), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])}
+    env = dict(os.environ)  # PYTHONPATH names the repository: the jobs import its toy trainables
     fake_ray = work / "fake-ray"
     fake_ray.write_text(FAKE_RAY)
     fake_ray.chmod(0o755)
@@ -57,9 +58,9 @@ def jobs(slurm_cluster, toy_dir, tmp_path_factory):
     yield {"ids": ids, "env": env, "storage": storage, "work": work}
     # A partial run (-k, -x) must not leave campaigns running after the session stops slurmd.
     subprocess.run(["scancel", *ids.values()], capture_output=True)
-    wait_for(lambda: not subprocess.run(["squeue", "-h", "-j", ",".join(ids.values())],
-                                        capture_output=True, text=True).stdout.strip(),
-             60, "the test jobs to leave the queue")
+    wait_until(lambda: not subprocess.run(["squeue", "-h", "-j", ",".join(ids.values())],
+                                          capture_output=True, text=True).stdout.strip(),
+               60, interval=1, message="the test jobs to leave the queue")
 
 
 def _final(jobs, key: str) -> dict:
@@ -134,7 +135,7 @@ def _running_with_results(jobs, key: str) -> dict:
     def progressed():
         result = status_json(jobs["ids"][key], jobs["storage"], jobs["env"])
         return result if result["status"].get("resultsProcessed", 0) > 0 else None
-    return wait_for(progressed, 180, f"job {key} to report trial results", interval=2)
+    return wait_until(progressed, 180, interval=2, message=f"job {key} to report trial results")
 
 
 def test_cancel_ends_the_job_and_the_status_says_cancelled(jobs):

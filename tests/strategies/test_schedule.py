@@ -7,7 +7,6 @@ import random
 from pathlib import Path
 
 import pytest
-from strategy_manifests import campaign, step_decay_spec
 
 from hpo_operator.campaign.multistep import fit_multistep, multistep_rates
 from hpo_operator.campaign.schedule import (
@@ -21,6 +20,8 @@ from hpo_operator.campaign.schedule import (
 )
 from hpo_operator.campaign.status import CampaignStatus, TrialSummary
 from hpo_operator.cli import main
+
+from tests.support.campaigns import on_step_decay, parsed
 
 
 def test_fit_recovers_a_multistep_schedule_and_ignores_explore_noise():
@@ -70,7 +71,8 @@ def _pbt_experiment(tmp_path: Path, own_log: bool) -> tuple[Path, TrialSummary]:
 @pytest.mark.parametrize("own_log", [True, False])
 def test_hook_writes_the_schedule_and_the_cli_prints_it(own_log, tmp_path, capsys):
     exp, best = _pbt_experiment(tmp_path, own_log)
-    spec = campaign("p", step_decay_spec({"type": "pbt", "perturbationInterval": 4}, 0)).spec
+    pbt = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 4}
+    spec = parsed("p", on_step_decay(pbt, 0)).spec
     schedule = schedule_hook(spec, str(exp), best)
     assert schedule is not None and (exp / SCHEDULE_FILE).exists()
     assert schedule.params["lr"] == [[1, 0.1], [9, 0.01], [17, 0.001]]
@@ -87,7 +89,7 @@ def test_hook_writes_the_schedule_and_the_cli_prints_it(own_log, tmp_path, capsy
 
 
 def test_no_schedule_for_other_schedulers(tmp_path, capsys):
-    spec = campaign("p", step_decay_spec({"type": "fifo"}, 0)).spec
+    spec = parsed("p", on_step_decay({"type": "fifo"}, 0)).spec
     best = TrialSummary(id="x_00000", config={"lr": 0.1}, metric=0.1, iteration=24)
     assert schedule_hook(spec, str(tmp_path), best) is None
     assert main(["schedule", str(tmp_path)]) == 1

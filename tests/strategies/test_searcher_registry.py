@@ -6,17 +6,17 @@ import subprocess
 import sys
 
 import pytest
-from strategy_manifests import bowl_spec, campaign
 
 from hpo_operator.campaign import registry, strategies
 from hpo_operator.campaign.strategies import make_searcher
+from tests.support.campaigns import on_bowl, parsed
 
 POINT = {"lr": 0.01, "width": 8, "dropout": 0.1, "activation": "relu"}
 
 
 def dragonfly_spec():
-    return campaign("t", bowl_spec({"type": "fifo"}, {"type": "dragonfly", "seed": 4,
-                                                      "pointsToEvaluate": [POINT]})).spec
+    return parsed("t", on_bowl({"type": "fifo"}, {"type": "dragonfly", "seed": 4,
+                                                  "pointsToEvaluate": [POINT]})).spec
 
 
 def test_dragonfly_is_built_once_the_searchers_are_imported():

@@ -10,30 +10,30 @@ half the seeds find the constructed schedule exactly with a population of 8.
 from __future__ import annotations
 
 import json
+import random
 import statistics
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
-from analytic import GAMMA, MILESTONES, step_decay_loss
-from strategy_manifests import (
-    bowl_spec,
-    campaign,
-    random_bowl_best,
-    random_step_decay_best,
-    step_decay_spec,
-)
 
 from hpo_operator.driver.run import run_campaign
 from hpo_operator.campaign.schedule import LINEAGE_FILE, SCHEDULE_FILE, per_iteration
+from hpo_operator.campaign.searchspace import tune_domain
 from hpo_operator.campaign.status import Phase
 from hpo_operator.cli import main
+
+from tests.support.campaigns import STEP_DECAY_LRS, on_bowl, on_step_decay, parsed
+from tests.support.trainables import GAMMA, MILESTONES, bowl, step_decay_loss
+from tests.support.trainables import ITERATIONS as STEP_DECAY_ITERATIONS
 
 pytestmark = pytest.mark.slow
 
 SEEDS = (0, 1, 2)
 TRIALS, ITERATIONS = 12, 3
-PBT = {"type": "pbt", "perturbationInterval": 2, "quantileFraction": 0.5,
-       "resampleProbability": 0.1, "synch": True}
+PBT = {"type": "pbt", "timeAttr": "training_iteration", "perturbationInterval": 2,
+       "quantileFraction": 0.5, "resampleProbability": 0.1, "synch": True}
 POPULATION = 8
 
 METHODS = {
@@ -44,8 +44,28 @@ METHODS = {
 }
 
 
-def _best(name: str, spec: dict, storage: Path) -> float:
-    status = run_campaign(campaign(name, spec), storage, [], publish_interval=30)
+def random_bowl_best(trials: int, iterations: int, runs: int = 2000) -> float:
+    """Random search's expected best on the same budget, by simulating it with Tune's own
+    samplers for our space (the Bowl's final loss is analytic, so no trial needs to run)."""
+    spec = parsed("baseline", on_bowl({"type": "fifo"}, {"type": "random"})).spec
+    domains = {name: tune_domain(p) for name, p in spec.search_space.items()}
+    rng = np.random.default_rng(0)
+    samples = {k: d.sample(size=trials * runs, random_state=rng) for k, d in domains.items()}
+    floors = [bowl({k: v[i] for k, v in samples.items()}) for i in range(trials * runs)]
+    return statistics.mean(min(floors[r * trials:(r + 1) * trials]) + 0.5 / iterations
+                           for r in range(runs))
+
+
+def random_step_decay_best(trials: int, runs: int = 2000) -> float:
+    """Random search's expected best for the PBT toy: each trial keeps one learning rate."""
+    rng = random.Random(0)
+    loss = {lr: step_decay_loss([lr] * STEP_DECAY_ITERATIONS) for lr in STEP_DECAY_LRS}
+    return statistics.mean(min(loss[rng.choice(STEP_DECAY_LRS)] for _ in range(trials))
+                           for _ in range(runs))
+
+
+def _best(name: str, overrides: dict[str, Any], storage: Path) -> float:
+    status = run_campaign(parsed(name, overrides), storage, [], publish_interval=30)
     assert status.phase is Phase.SUCCEEDED, status.message
     assert status.best_trial is not None
     return status.best_trial.metric
@@ -55,7 +75,7 @@ def _best(name: str, spec: dict, storage: Path) -> float:
 def test_model_based_search_beats_random_search(method, local_ray, tmp_path):
     scheduler, searcher = METHODS[method]
     bests = [_best(f"{method.replace('+', '-')}-{seed}",
-                   bowl_spec(scheduler, {**searcher, "seed": seed}, TRIALS, ITERATIONS), tmp_path)
+                   on_bowl(scheduler, {**searcher, "seed": seed}, TRIALS, ITERATIONS), tmp_path)
              for seed in SEEDS]
     baseline = random_bowl_best(TRIALS, ITERATIONS)
     print(f"\n{method}: best loss per seed {[round(b, 3) for b in bests]}, mean "
@@ -69,7 +89,7 @@ def pbt_runs(local_ray, tmp_path_factory):
     storage = tmp_path_factory.mktemp("pbt")
     runs = []
     for seed in SEEDS[:2]:  # the searcher's seed also seeds PBT's draws
-        status = run_campaign(campaign(f"pbt-{seed}", step_decay_spec(PBT, seed, POPULATION)),
+        status = run_campaign(parsed(f"pbt-{seed}", on_step_decay(PBT, seed, POPULATION)),
                               storage, [], publish_interval=30)
         assert status.phase is Phase.SUCCEEDED, status.message
         runs.append(status)
@@ -116,8 +136,8 @@ def test_seeded_synchronous_pbt_repeats_its_exploits(local_ray, tmp_path):
     PBT's own stream keeps a seeded campaign repeatable."""
     runs = []
     for name in ("again-a", "again-b"):
-        spec = step_decay_spec(PBT, seed=5)
-        runs.append(run_campaign(campaign(name, spec), tmp_path, [], publish_interval=30))
+        runs.append(run_campaign(parsed(name, on_step_decay(PBT, seed=5)), tmp_path, [],
+                                 publish_interval=30))
     lineages = [[(r["iteration"], r["cloneConfig"], r["config"])
                  for r in map(json.loads, (Path(s.experiment_path) / LINEAGE_FILE)
                               .read_text().splitlines())] for s in runs]

@@ -9,47 +9,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+from tests.support.poll import wait_until
+from tests.support.processes import free_port, stop
+
 BIN = Path(sys.executable).parent
-T = TypeVar("T")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(probe: Callable[[], T | None], timeout: float, what: str, every: float = 0.5) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
-
-
-def stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
 
 
 class EmulatedCluster:
@@ -70,9 +41,9 @@ class EmulatedCluster:
                                                           "namespace": "default"}}]}))
         self.log = open(workdir / "emulator.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/support/kube_emulator.py"), str(self.port), host],
+            [sys.executable, str(REPO / "tests/support/kube_emulator.py"), str(self.port), host],
             stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(self._ready, 20, "the Kubernetes emulator to listen")
+        wait_until(self._ready, 20, message="the Kubernetes emulator to listen")
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
@@ -127,7 +98,7 @@ class OperatorProcess:
         env = self.cluster.env(HPO_METRICS_PORT=str(self.metrics_port), **self.extra_env)
         self.proc = subprocess.Popen([str(BIN / "hpo"), "operator"], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=self.cluster.workdir)
-        wait_for(self._metrics_up, 30, "the operator's /metrics endpoint")
+        wait_until(self._metrics_up, 30, message="the operator's /metrics endpoint")
         return self
 
     def _metrics_up(self) -> bool:

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.cluster import ROOT, wait_for
+from tests.support import REPO
+from tests.support.poll import wait_until
 
-BUILD_SCRIPT = ROOT / "scripts/build-images.sh"
-WORK_DIR = ROOT / ".cache/containers"
+BUILD_SCRIPT = REPO / "scripts/build-images.sh"
+WORK_DIR = REPO / ".cache/containers"
 TOOLS = ("buildah", "podman", "mmdebstrap", "runc")
 NOISE = "failed to connect to syslog"  # podman's cleanup process on a machine without syslog
 
@@ -96,8 +97,8 @@ class Podman:
         """``podman run`` to its end (polled, with a deadline): exit code and output."""
         cid = self.run("--name", name, *args)
         try:
-            wait_for(lambda: not self.running(cid), timeout, f"container {name} to finish",
-                     every=1.0)
+            wait_until(lambda: not self.running(cid), timeout, interval=1.0,
+                       message=f"container {name} to finish")
             code = int(self("inspect", "--format", "{{.State.ExitCode}}", cid))
             return code, self.save_logs(cid, name).read_text()
         finally:
@@ -193,7 +194,7 @@ def build_images(podman: Podman, log: Path, timeout: float = 2400) -> Images:
         attempt_log = log.with_suffix(f".{attempt}.log")
         with open(attempt_log, "wb") as out:
             done = subprocess.run(["bash", str(BUILD_SCRIPT), "build"], env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=timeout, cwd=ROOT,
+                                  stderr=subprocess.STDOUT, timeout=timeout, cwd=REPO,
                                   check=False)
         if done.returncode == 0:
             break
@@ -219,4 +220,4 @@ def wait_running(podman: Podman, cid: str, name: str, probe: Any, timeout: float
             output = podman.save_logs(cid, name).read_text()[-3000:]
             raise EngineError(f"container {name} exited while waiting for {what}:\n{output}")
         return probe()
-    return wait_for(check, timeout, what, every=1.0)
+    return wait_until(check, timeout, interval=1.0, message=what)

@@ -15,6 +15,7 @@ SIGINT.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import itertools
 import json
@@ -126,6 +127,10 @@ class Emulator(kmock.KubernetesEmulator):
                         creationTimestamp=_now())
             if has_status:
                 data.pop("status", None)
+            if (resource.group, resource.plural) == ("", "secrets") and "stringData" in data:
+                encoded = {k: base64.b64encode(str(v).encode()).decode()
+                           for k, v in data.pop("stringData").items()}
+                data["data"] = {**(data.get("data") or {}), **encoded}  # as a server stores it
             if (resource.group, resource.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
                 self.register_crd(data)
         elif request.action == kmock.action.UPDATE and request.name:
@@ -158,7 +163,11 @@ def _declare_builtins(k8s: Emulator) -> None:
     """Core resources the operator, the driver and kubectl touch (kmock knows none by itself)."""
     for path, kind, namespaced, short in [
             ("v1/namespaces", "Namespace", False, set()), ("v1/events", "Event", True, {"ev"}),
-            ("v1/configmaps", "ConfigMap", True, {"cm"}),
+            ("v1/configmaps", "ConfigMap", True, {"cm"}), ("v1/secrets", "Secret", True, set()),
+            ("v1/serviceaccounts", "ServiceAccount", True, {"sa"}),
+            ("rbac.authorization.k8s.io/v1/roles", "Role", True, set()),
+            ("rbac.authorization.k8s.io/v1/rolebindings", "RoleBinding", True, set()),
+            ("networking.k8s.io/v1/networkpolicies", "NetworkPolicy", True, {"netpol"}),
             ("events.k8s.io/v1/events", "Event", True, {"ev"})]:
         k8s.resources[path] = kmock.ResourceInfo(kind=kind, singular=kind.lower(),
                                                  namespaced=namespaced, verbs=VERBS, shortnames=short)

@@ -32,16 +32,18 @@ import re
 import shlex
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
 
-from tests.support.cluster import wait_for
 from tests.support.containers import EngineError, Network, Podman
+from tests.support.poll import wait_until
 
 KUBECONFIG_PATH = "/var/run/hpo-tests/kubeconfig"
+EnvResolver = Callable[[str, dict[str, Any]], dict[str, str]]
 GCS_PORT = 6379
 _MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
                  "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "": 1}
@@ -69,9 +71,11 @@ class ContainerPods:
         self.every_container: list[dict[str, Any]] = []  # what each container was started as
         self._lock = threading.Lock()
 
-    def run_attempt(self, job: dict[str, Any], key: str, log: Path) -> int:
-        """One driver attempt on a new cluster: its exit code (1 when the cluster never ran)."""
-        cluster = RayClusterPods(self, job)
+    def run_attempt(self, job: dict[str, Any], key: str, log: Path, resolve_env: EnvResolver) -> int:
+        """One driver attempt on a new cluster: its exit code (1 when the cluster never ran).
+        ``resolve_env(namespace, container)`` is a container's env as the kubelet resolves it
+        (Secret keys included: the campaign's Ray token)."""
+        cluster = RayClusterPods(self, job, resolve_env)
         with self._lock:
             self.clusters[key] = cluster
         try:
@@ -95,8 +99,8 @@ class ContainerPods:
 
 
 class RayClusterPods:
-    def __init__(self, pods: ContainerPods, job: dict[str, Any]) -> None:
-        self.pods, self.job = pods, job
+    def __init__(self, pods: ContainerPods, job: dict[str, Any], resolve_env: EnvResolver) -> None:
+        self.pods, self.job, self.resolve_env = pods, job, resolve_env
         self.namespace = job["metadata"]["namespace"]
         self.name = f"{job['metadata']['name']}-{uuid.uuid4().hex[:5]}"  # KubeRay's RayCluster
         self.service = f"{self.name}-head-svc"
@@ -114,9 +118,9 @@ class RayClusterPods:
         # KubeRay's readiness probe asks the raylet and the GCS; `ray start` writes this file
         # once both run, and the driver's `--address auto` reads it.
         try:
-            wait_for(lambda: podman.succeeds("exec", self.head, "test", "-e",
-                                             "/tmp/ray/ray_current_cluster"),
-                     300, "Ray to run in the head container", every=1.0)
+            wait_until(lambda: podman.succeeds("exec", self.head, "test", "-e",
+                                               "/tmp/ray/ray_current_cluster"),
+                       300, interval=1.0, message="Ray to run in the head container")
         except TimeoutError as exc:
             log = podman.save_logs(self.head, f"{self.name}-head").read_text()
             raise EngineError(f"{exc}; the head container's output ends:\n{log[-3000:]}") from None
@@ -166,9 +170,10 @@ class RayClusterPods:
 
     def _env(self, template: dict[str, Any], container: dict[str, Any]) -> list[str]:
         env = {"RAY_CLUSTER_NAME": self.name, "RAY_USAGE_STATS_ENABLED": "0",
-               **{e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}}
+               **self.resolve_env(self.namespace, container)}
         args = [f"--env={k}={v}" for k, v in env.items()]
-        if template.get("serviceAccountName"):
+        if template.get("serviceAccountName") and template.get("automountServiceAccountToken",
+                                                               True):
             args += [f"--env=KUBECONFIG={KUBECONFIG_PATH}",
                      "-v", f"{self.pods.kubeconfig}:{KUBECONFIG_PATH}:ro"]
         return args

@@ -3,7 +3,9 @@
 It watches RayJobs (by polling the emulator's API) and does for each what KubeRay does, minus the
 pods: it reads the manifest ConfigMap the head pod would mount, runs the RayJob's real entrypoint
 as a local subprocess (its own Ray on this machine, with ``--address auto`` dropped, the mount and
-storage paths mapped to local directories, and the runtime env's variables set), retries it up to
+storage paths mapped to local directories, the head container's environment resolved as the
+kubelet does, Secret keys included, so the driver's Ray requires and presents the campaign's token,
+and the runtime env's variables set), retries it up to
 ``backoffLimit`` times, and writes ``status.jobDeploymentStatus``/``jobStatus`` as KubeRay would.
 Storage outlives a driver attempt, as a PersistentVolumeClaim does. Deleting the RayJob kills its
 driver, as deleting the owned RayCluster would.
@@ -15,6 +17,7 @@ templates, the entrypoint run unchanged in the head container (see kuberay_pods)
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
 import signal
@@ -42,6 +45,7 @@ class KubeRayStandIn:
         self.drivers: dict[str, subprocess.Popen[bytes]] = {}
         self.driver_uids: dict[str, str] = {}  # which RayJob object (by uid) a driver belongs to
         self.attempts: dict[str, int] = {}
+        self.pod_env: dict[str, dict[str, str]] = {}  # the head container's env, as resolved
         self._seen: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="kuberay-standin", daemon=True)
@@ -115,7 +119,8 @@ class KubeRayStandIn:
     def _attempt(self, job: dict[str, Any], key: str, attempt: int) -> int:
         """One driver run, to its exit code: on a new RayCluster of containers, or locally."""
         if self.pods is not None:
-            return self.pods.run_attempt(job, key, self.driver_log(key, attempt))
+            return self.pods.run_attempt(job, key, self.driver_log(key, attempt),
+                                         self._container_env)
         command, env = self._command(job, key)
         with open(self.driver_log(key, attempt), "wb") as log:
             proc = subprocess.Popen(command, env=env, cwd=self.workdir, stdout=log,
@@ -134,8 +139,8 @@ class KubeRayStandIn:
             if "configMap" in volume and volume["name"] in mounts:  # materialise the mount
                 target = local / "mounts" / volume["name"]
                 target.mkdir(parents=True, exist_ok=True)
-                cm = requests.get(f"{self.server}/api/v1/namespaces/{namespace}/configmaps/"
-                                  f"{volume['configMap']['name']}", timeout=5).json()
+                cm = _api("get", f"{self.server}/api/v1/namespaces/{namespace}/configmaps/"
+                               f"{volume['configMap']['name']}").json()
                 for file, text in (cm.get("data") or {}).items():
                     (target / file).write_text(text)
                 replacements[mounts[volume["name"]]] = str(target)
@@ -154,22 +159,49 @@ class KubeRayStandIn:
                     arg = arg.replace(remote, here) if arg.startswith(remote) else arg
                 out.append(arg)
         runtime_env = yaml.safe_load(job["spec"].get("runtimeEnvYAML") or "{}") or {}
-        env = {**os.environ, **{k: str(v) for k, v in runtime_env.get("env_vars", {}).items()},
+        self.pod_env[key] = self._container_env(namespace, head["containers"][0])
+        env = {**os.environ, **self.pod_env[key],
+               **{k: str(v) for k, v in runtime_env.get("env_vars", {}).items()},
                "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": self.pythonpath,
                "RAY_USAGE_STATS_ENABLED": "0"}
         return out, env
 
+    def _container_env(self, namespace: str, container: dict[str, Any]) -> dict[str, str]:
+        """A container's ``env`` as the kubelet resolves it: plain values and Secret keys."""
+        env = {}
+        for var in container.get("env", []):
+            ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+            if ref is None:
+                env[var["name"]] = str(var.get("value", ""))
+                continue
+            secret = _api("get", f"{self.server}/api/v1/namespaces/{namespace}/secrets/"
+                               f"{ref['name']}").json()
+            env[var["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
+        return env
+
     def _exists(self, key: str, uid: str) -> bool:
         namespace, name = key.split("/")
         url = f"{self.server}/apis/ray.io/v1/namespaces/{namespace}/rayjobs/{name}"
-        reply = requests.get(url, timeout=5)
+        reply = _api("get", url)
         return reply.status_code == 200 and reply.json()["metadata"].get("uid") == uid
 
     def _patch(self, key: str, status: dict[str, Any]) -> None:
         namespace, name = key.split("/")
-        requests.patch(f"{self.server}/apis/ray.io/v1/namespaces/{namespace}/rayjobs/{name}/status",
-                       json={"status": status}, timeout=5,
-                       headers={"Content-Type": "application/merge-patch+json"})
+        _api("patch", f"{self.server}/apis/ray.io/v1/namespaces/{namespace}/rayjobs/{name}/status",
+             json={"status": status}, headers={"Content-Type": "application/merge-patch+json"})
+
+
+def _api(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One API call, retried while the emulator is too busy to answer (as KubeRay's controller
+    retries a reconcile): a loaded test machine must not lose a RayJob's driver to one timeout."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return requests.request(method, url, timeout=15, **kwargs)
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _now() -> str:

@@ -16,7 +16,7 @@ from .conftest import TINY
 CONFIG = {"dataset": TINY, "atom_embedding_size": 16, "num_graph_conv_layers": 2,
           "fc_feat_size": 32, "num_fc_layers": 1, "batch_size": 16, "lr": 0.01}
 METRICS = {"val_mae", "val_rmse", "val_loss", "train_loss", "lr", "epoch", "epoch_time_s",
-           "diverged", "device", "num_params", "num_train", "num_val"}
+           "diverged", "device", "num_params", "num_train", "num_val", "dataset_fingerprint"}
 
 
 @pytest.fixture

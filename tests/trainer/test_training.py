@@ -73,3 +73,12 @@ def test_cuda_request_without_cuda_is_clear() -> None:
         pytest.skip("CUDA is available here")
     with pytest.raises(ValueError, match="CUDA is not available"):
         TrainingSession({**SMALL, "device": "cuda"})
+
+
+def test_the_data_fingerprint_names_what_was_trained_on() -> None:
+    same = {**SMALL, "seed": 0, "max_structures": 40}
+    a, b = TrainingSession(same), TrainingSession(same)
+    assert a.data_fingerprint == b.data_fingerprint
+    assert a.data_fingerprint.startswith("sha256:")
+    assert TrainingSession({**same, "seed": 1}).data_fingerprint != a.data_fingerprint  # split
+    assert TrainingSession({**same, "max_structures": 39}).data_fingerprint != a.data_fingerprint

@@ -13,10 +13,13 @@ the HPO-at-scale guide:
 Config keys (see :class:`~hpo_trainer.config.TrialConfig`): the six hyperparameters ``lr``,
 ``batch_size``, ``atom_embedding_size``, ``num_graph_conv_layers``, ``fc_feat_size``,
 ``num_fc_layers``; and ``dataset``, ``seed``, ``val_fraction``, ``max_structures``,
-``epochs_per_step``, ``lr_schedule``, ``device``, ``num_threads``, ``target_key``, ``cutoff``,
-``num_gaussians``, ``max_neighbors``. Each step reports ``val_mae`` (eV, the objective),
-``val_rmse``, ``val_loss``, ``train_loss``, ``lr``, ``epoch``, ``epoch_time_s``, ``diverged``,
-``device``, ``num_params``, ``num_train`` and ``num_val``.
+``epochs_per_step``, ``lr_schedule``, ``device``, ``num_threads``, ``max_memory_gb``,
+``target_key``, ``cutoff``, ``num_gaussians``, ``max_neighbors``. Each step reports ``val_mae``
+(eV, the objective), ``val_rmse``, ``val_loss``, ``train_loss``, ``lr``, ``epoch``,
+``epoch_time_s``, ``diverged``, ``device``, ``num_params``, ``num_train``, ``num_val`` and
+``dataset_fingerprint`` (a hash of the graphs trained and validated on, which ``hpo reproduce``
+compares). A diverged step reports the finite ``DIVERGED_VALUE`` and ``done`` (the trial ends);
+a config over ``max_memory_gb`` fails in ``setup`` with ``ConfigTooLarge``.
 """
 
 from __future__ import annotations

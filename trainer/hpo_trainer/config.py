@@ -91,6 +91,8 @@ class TrialConfig:
     """A torch device; None (or ``auto``): cuda if available, else cpu."""
     num_threads: int = field(default=1, metadata=_meta(min=1))
     """Torch threads of the trial's process."""
+    max_memory_gb: float = field(default=8.0, metadata=_meta(above=0))
+    """Largest estimated memory (GiB) a trial may need; a config over it is refused at once."""
     target_key: str = field(default=DEFAULT_TARGET_KEY, metadata=_meta("data"))
     """Where each structure's target (eV) is read from."""
     cutoff: float = field(default=6.0, metadata=_meta("data", above=0))

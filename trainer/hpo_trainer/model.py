@@ -117,16 +117,21 @@ class CGCNN(nn.Module):
         self.target_std.fill_(float(std))
 
     def forward(self, z: Tensor, edge_index: Tensor, edge_attr: Tensor,
-                batch: Tensor | None = None, adsorbate: Tensor | None = None) -> Tensor:
-        """Predicts one value per structure, in the units of the targets."""
+                batch: Tensor | None = None, adsorbate: Tensor | None = None,
+                num_graphs: int | None = None) -> Tensor:
+        """Predicts one value per structure, in the units of the targets.
+
+        ``num_graphs`` (the number of structures in ``batch``) spares the pooling a look at
+        ``batch.max()``, which on a GPU waits for every queued kernel to finish.
+        """
         x = self.embedding(z)
         if adsorbate is not None:
             x = x + self.adsorbate_embedding(adsorbate)
         for conv in self.convs:
             x = F.softplus(conv(x, edge_index, edge_attr))
         if batch is None:
-            batch = torch.zeros_like(z)
-        h = global_mean_pool(x, batch)
+            batch, num_graphs = torch.zeros_like(z), 1
+        h = global_mean_pool(x, batch, size=num_graphs)
         for fc in self.fcs:
             h = F.softplus(fc(h))
         return self.out(h).view(-1) * self.target_std + self.target_mean

@@ -7,11 +7,18 @@ to replay a learning-rate schedule found by PBT (``lr_schedule`` in the config).
 Reconfiguring (Tune's ``reset_config``) reuses the graphs, which are cached per process, and
 keeps the model's weights when only algorithm hyperparameters change; any other change starts a
 fresh, seeded model, so a trial gives the same result whether or not its actor was reused.
+
+Before a model is built its memory is estimated (:mod:`hpo_trainer.memory`): a config over
+``max_memory_gb`` is refused with :class:`~hpo_trainer.memory.ConfigTooLarge`. The graphs of
+both splits are placed on the device once and batched there (:mod:`hpo_trainer.batching`). A
+step that diverges reports :data:`~hpo_trainer.results.DIVERGED_VALUE` and ``done``
+(:mod:`hpo_trainer.results`).
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import math
 import time
@@ -22,12 +29,14 @@ from typing import Any
 import numpy as np
 import torch
 from torch_geometric.data import Data
-from torch_geometric.loader import DataLoader
 
+from .batching import DeviceLoader, GraphStore
 from .config import ARCHITECTURE_KEYS, DATA_KEYS, SPLIT_KEYS, TrialConfig
 from .features import GraphSpec, load_graphs
 from .loops import evaluate, train_epoch
+from .memory import ConfigTooLarge, check_fits
 from .model import CGCNN
+from .results import DIVERGED_VALUE, step_result
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,20 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
                          "both splits need at least one structure")
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def data_fingerprint(train: list[Data], val: list[Data]) -> str:
+    """What a trial trains and validates on, as a short hash of the graphs' contents (atoms,
+    edges, targets) in split order: equal whenever two runs saw the same data, whatever file
+    or cache it came from."""
+    digest = hashlib.sha256()
+    for part in (train, val):
+        digest.update(len(part).to_bytes(8, "little"))
+        for graph in part:
+            for tensor in (graph.x, graph.edge_index, graph.edge_attr, graph.y):
+                if tensor is not None:
+                    digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return "sha256:" + digest.hexdigest()[:32]
 
 
 class TrainingSession:
@@ -89,16 +112,28 @@ class TrainingSession:
         self.target_mean = float(targets.mean())
         std = float(targets.std()) if len(targets) > 1 else 0.0
         self.target_std = std if std > 1e-8 else 1.0  # a constant target still trains
-        self.val_loader = DataLoader(self.val_graphs, batch_size=256)
+        self.data_fingerprint = data_fingerprint(self.train_graphs, self.val_graphs)
+        self._stores: tuple[GraphStore, GraphStore] | None = None
+
+    def _place(self) -> None:
+        """Both splits on the device (again only after a new split or another device)."""
+        if self._stores is None or self._stores[0].device != self.device:
+            self._stores = (GraphStore(self.train_graphs, self.device),
+                            GraphStore(self.val_graphs, self.device))
+            self.val_loader = DeviceLoader(self._stores[1], batch_size=256)
 
     def _build_model(self) -> None:
         c = self.config
+        self.memory = check_fits(c, self.train_graphs)  # before anything is allocated
+        self._place()
         torch.manual_seed(c.seed)  # same seed, same initial weights, whichever actor runs it
         self.model = CGCNN(c.atom_embedding_size, c.num_graph_conv_layers, c.fc_feat_size,
                            c.num_fc_layers, edge_dim=c.num_gaussians,
                            target_mean=self.target_mean, target_std=self.target_std)
         self.model.to(self.device)
-        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        # One fused kernel per step on a GPU; the CPU keeps torch's default implementation.
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=c.lr,
+                                          fused=True if self.device.type == "cuda" else None)
         self.scheduler: torch.optim.lr_scheduler.MultiStepLR | None = None
         if c.lr_schedule is not None:
             self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
@@ -110,8 +145,9 @@ class TrainingSession:
         self._build_train_loader()
 
     def _build_train_loader(self) -> None:
-        self.train_loader = DataLoader(self.train_graphs, batch_size=self.config.batch_size,
-                                       shuffle=True, generator=self.generator)
+        assert self._stores is not None
+        self.train_loader = DeviceLoader(self._stores[0], batch_size=self.config.batch_size,
+                                         shuffle=True, generator=self.generator)
 
     def scheduled_lr(self) -> float:
         """Learning rate for the next iteration: ``lr`` times ``gamma`` per passed milestone."""
@@ -158,6 +194,7 @@ class TrainingSession:
                     gamma=new.lr_schedule.gamma)
         self._sync_lr()
         if "batch_size" in changed:
+            self.memory = check_fits(new, self.train_graphs)
             self._build_train_loader()
         return True
 
@@ -173,22 +210,16 @@ class TrainingSession:
         self.iteration += 1
         if self.scheduler is not None:
             self.scheduler.step()
-        diverged = not (math.isfinite(train_loss) and math.isfinite(metrics["mae"]))
-        return {
-            # A diverged trial reports inf, never NaN: schedulers compare inf, but not NaN.
-            "val_mae": math.inf if diverged else metrics["mae"],
-            "val_rmse": math.inf if diverged else metrics["rmse"],
-            "val_loss": math.inf if diverged else metrics["loss"],
-            "train_loss": math.inf if diverged else train_loss,
+        return step_result(train_loss, metrics, {
             "lr": lr,
             "epoch": self.epoch,
             "epoch_time_s": epoch_time,
-            "diverged": diverged,
             "device": str(self.device),
             "num_params": sum(p.numel() for p in self.model.parameters()),
             "num_train": len(self.train_graphs),
             "num_val": len(self.val_graphs),
-        }
+            "dataset_fingerprint": self.data_fingerprint,
+        })
 
     def architecture(self) -> dict[str, int]:
         return {key: getattr(self.config, key) for key in sorted(ARCHITECTURE_KEYS)}
@@ -233,8 +264,8 @@ def train(config: Mapping[str, Any], epochs: int,
     """Train a CGCNN for ``epochs`` epochs without Ray; returns one metrics dict per step.
 
     Steps run ``epochs_per_step`` epochs each (default 1), so ``lr_schedule`` milestones, counted
-    in steps, mean the same here as in a Tune trial. With ``checkpoint_path`` the final state is
-    saved there (:meth:`TrainingSession.save`).
+    in steps, mean the same here as in a Tune trial; a step that diverged is the last. With
+    ``checkpoint_path`` the final state is saved there (:meth:`TrainingSession.save`).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, but got {epochs}")
@@ -246,9 +277,12 @@ def train(config: Mapping[str, Any], epochs: int,
         history.append(result)
         logger.info("step %d: val_mae=%.4f eV train_loss=%.4f lr=%.2e", session.iteration,
                     result["val_mae"], result["train_loss"], result["lr"])
+        if result["diverged"]:
+            break
     if checkpoint_path is not None:
         session.save(checkpoint_path)
     return history
 
 
-__all__ = ["TrainingSession", "TrialConfig", "pick_device", "split_indices", "train"]
+__all__ = ["DIVERGED_VALUE", "ConfigTooLarge", "TrainingSession", "TrialConfig",
+           "data_fingerprint", "pick_device", "split_indices", "train"]

@@ -28,11 +28,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if .Values.watchNamespaces -}}{{ join "," .Values.watchNamespaces }}{{- else -}}{{ .Release.Namespace }}{{- end -}}
 {{- end -}}
 
-{{/* Namespaces that get the driver's ServiceAccount and Role. */}}
-{{- define "hpo-operator.driverNamespaces" -}}
-{{- if .Values.driver.namespaces -}}{{ join "," .Values.driver.namespaces }}
-{{- else if eq .Values.rbac.scope "namespaced" -}}{{ include "hpo-operator.watchNamespaces" . }}
-{{- else -}}{{ .Release.Namespace }}{{- end -}}
+{{/* The KubeRay operator's pod labels as the operator's setting takes them: key=value,... */}}
+{{- define "hpo-operator.kuberayPodLabels" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := .Values.campaigns.kuberayOperator.podLabels -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
 {{- end -}}
 
 {{/* The operator's rules on campaign objects: only the verbs it uses. */}}
@@ -54,10 +56,33 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: [ray.io]
   resources: [rayjobs]
   verbs: [get, list, watch, create, delete]
-# Application: manifest and progress ConfigMaps.
+# Application: manifest and progress ConfigMaps. `patch` only because each campaign's driver
+# Role grants get and patch on its progress ConfigMap: Kubernetes refuses to let anyone create
+# (or bind) a Role granting verbs they do not hold themselves. Holding them is the least way to
+# meet that rule: `escalate` on roles would let the operator write Roles granting anything, and
+# `bind` covers only the binding, not the Role.
 - apiGroups: [""]
   resources: [configmaps]
-  verbs: [get, list, watch, create, delete]
+  verbs: [get, list, watch, create, patch, delete]
+# Application: each campaign's driver runs as a ServiceAccount of its own, bound to a Role limited
+# to that campaign's progress ConfigMap; created if absent (get tells whose an existing one is),
+# deleted with the campaign when it owns them. No list, watch or update.
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get, create, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, create, delete]
+# Application: each campaign's Ray token (a Secret) and NetworkPolicy. `get` on Secrets tells
+# whether an existing one is the campaign's (the operator keeps only their metadata); no list or
+# watch. It adds little: the RayJobs the operator creates may already mount any Secret of their
+# namespace.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, create, delete]
 # Framework: Kubernetes Events for milestones and errors.
 - apiGroups: [""]
   resources: [events]

@@ -4,6 +4,16 @@ From each trial's result log it rebuilds, over wall time since the campaign star
 standard deviation of the best ``top_k`` trials (each trial counted by its best value so far) and
 the number of trials run. Time-to-solution is the first time that mean comes within a tolerance
 of a reference: the lowest level any compared campaign's top-k mean reached (the curves' floor).
+
+While fewer than ``top_k`` trials have results, the top-k mean is the mean of those there, and
+says so: :class:`TopKCurve` carries ``n``, the trials averaged at each time, and
+:class:`TopKMean` its ``n`` and ``complete``. Such a mean is an easier one (the best two of two
+trials, not of six), so it never sets the reference while any campaign has a complete one, and a
+campaign reaches the reference only once its mean covers ``top_k`` trials, or all of its trials
+when it never had ``top_k``: one early lucky trial is not a top-k mean.
+
+Results marked ``diverged`` (the CGCNN trainer's, with its finite sentinel value) are not
+measurements of the metric and are left out, as are missing and non-finite values.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,7 +123,7 @@ def load_history(path: str | Path) -> CampaignHistory:
     for trial_id, rows in sorted(rows_by_trial.items()):
         points = [(r["timestamp"] - origin, float(r[objective["metric"]])) for r in rows
                   if isinstance(r.get(objective["metric"]), (int, float))
-                  and math.isfinite(r[objective["metric"]])]
+                  and math.isfinite(r[objective["metric"]]) and not r.get("diverged")]
         if points:
             times, values = zip(*points)
             history.trials.append(TrialHistory(trial_id, list(times), list(values), max(times)))
@@ -135,12 +146,39 @@ def caveats(history: CampaignHistory, top_k: int = 6) -> list[str]:
     return notes
 
 
-def top_k_curve(history: CampaignHistory, grid: np.ndarray, top_k: int = 6
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and std of the best ``top_k`` trials, and trials finished, at each grid time."""
+class TopKCurve(NamedTuple):
+    """At each grid time: the mean and std of the best trials, trials finished, and ``n``, the
+    trials averaged (``top_k``, or all those with results while they are fewer; 0: none yet)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    finished: np.ndarray
+    n: np.ndarray
+
+
+@dataclass(frozen=True)
+class TopKMean:
+    """A campaign's top-k mean, with how many trials it averages."""
+
+    value: float
+    n: int
+    top_k: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether it is a mean of ``top_k`` trials (else of the ``n`` there were)."""
+        return self.n >= self.top_k
+
+    def shown(self, digits: int = 4) -> str:
+        """``0.0345``, or ``0.0345 (n=4)`` for a mean of fewer than ``top_k`` trials."""
+        return f"{self.value:.{digits}f}" + ("" if self.complete else f" (n={self.n})")
+
+
+def top_k_curve(history: CampaignHistory, grid: np.ndarray, top_k: int = 6) -> TopKCurve:
+    """Mean and std of the best ``top_k`` trials (of those there, while fewer have results),
+    trials finished and trials averaged, at each grid time."""
     sign = ranking.sign(history.mode)
-    n = len(history.trials)
-    best_so_far = np.full((n, len(grid)), np.nan)
+    best_so_far = np.full((len(history.trials), len(grid)), np.nan)
     for i, trial in enumerate(history.trials):
         running = np.minimum.accumulate(sign * np.asarray(trial.values))
         idx = np.searchsorted(np.asarray(trial.times), grid, side="right") - 1
@@ -148,38 +186,56 @@ def top_k_curve(history: CampaignHistory, grid: np.ndarray, top_k: int = 6
         best_so_far[i, valid] = running[idx[valid]]
     mean = np.full(len(grid), np.nan)
     std = np.full(len(grid), np.nan)
-    needed = min(top_k, n)  # one early lucky trial is not a top-k mean
+    n = np.zeros(len(grid), dtype=int)
     for j in range(len(grid)):
         column = np.sort(best_so_far[:, j][~np.isnan(best_so_far[:, j])])[:top_k]
-        if n and len(column) >= needed:
-            mean[j], std[j] = sign * column.mean(), column.std()
+        if len(column):
+            mean[j], std[j], n[j] = sign * column.mean(), column.std(), len(column)
     finished = np.array([sum(t.end <= g for t in history.trials) for g in grid])
-    return mean, std, finished
+    return TopKCurve(mean, std, finished, n)
 
 
-def final_top_k_mean(history: CampaignHistory, top_k: int = 6) -> float | None:
-    mean, _, _ = top_k_curve(history, np.array([history.duration]), top_k)
-    return None if np.isnan(mean[0]) else float(mean[0])
+def final_top_k_mean(history: CampaignHistory, top_k: int = 6) -> TopKMean | None:
+    """The top-k mean at the campaign's end (flagged when of fewer trials); None: no results."""
+    curve = top_k_curve(history, np.array([history.duration]), top_k)
+    if curve.n[0] == 0:
+        return None
+    return TopKMean(float(curve.mean[0]), int(curve.n[0]), top_k)
 
 
 def reference_level(histories: list[CampaignHistory], top_k: int = 6) -> float:
-    """The best top-k mean any of the campaigns reached by its end."""
+    """The best top-k mean any of the campaigns reached by its end; only complete means count
+    while any campaign has one (a mean of fewer trials is an easier target)."""
     finals = [f for h in histories if (f := final_top_k_mean(h, top_k)) is not None]
     if not finals:
         raise ValueError("no campaign has results to compare")
-    return ranking.best(finals, histories[0].mode)
+    complete = [f for f in finals if f.complete]
+    return ranking.best([f.value for f in complete or finals], histories[0].mode)
 
 
 def time_to_solution(history: CampaignHistory, reference: float, tolerance: float,
                      top_k: int = 6, points: int = 400) -> float | None:
-    """First time the top-k mean is within ``tolerance`` (relative) of ``reference``."""
+    """First time the top-k mean is within ``tolerance`` (relative) of ``reference``, counting
+    only means of ``top_k`` trials (of all the campaign's, when it never had that many)."""
     grid = np.linspace(0.0, max(history.duration, 1e-9), points)
-    mean, _, _ = top_k_curve(history, grid, top_k)
+    curve = top_k_curve(history, grid, top_k)
     bound = abs(reference) * tolerance
     sign = ranking.sign(history.mode)
-    ok = sign * mean <= sign * reference + bound
-    hits = np.flatnonzero(ok & ~np.isnan(mean))
+    full = curve.n >= max(1, min(top_k, len(history.trials)))
+    ok = sign * curve.mean <= sign * reference + bound
+    hits = np.flatnonzero(ok & full)
     return float(grid[hits[0]]) if len(hits) else None
+
+
+def _draw_curve(ax, grid: np.ndarray, curve: TopKCurve, top_k: int, name: str) -> None:
+    """Solid where the mean is of ``top_k`` trials, dotted before (a mean of those there)."""
+    complete = curve.n >= top_k
+    partial = ~complete
+    partial[1:] |= partial[:-1] & complete[1:]  # join the dotted part to the solid one
+    line, = ax.plot(grid / 60, np.where(complete, curve.mean, np.nan), label=name)
+    ax.plot(grid / 60, np.where(partial, curve.mean, np.nan), ":", color=line.get_color())
+    ax.fill_between(grid / 60, curve.mean - curve.std, curve.mean + curve.std, alpha=0.2,
+                    color=line.get_color())
 
 
 def figure_formats() -> list[str]:
@@ -201,12 +257,10 @@ def plot(histories: list[CampaignHistory], output: Path, top_k: int = 6,
     grid = np.linspace(0.0, end, 400)
     fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.2), width_ratios=[3, 1])
     for h in histories:
-        mean, std, _ = top_k_curve(h, grid, top_k)
-        line, = ax.plot(grid / 60, mean, label=h.name)
-        ax.fill_between(grid / 60, mean - std, mean + std, alpha=0.2, color=line.get_color())
+        _draw_curve(ax, grid, top_k_curve(h, grid, top_k), top_k, h.name)
     metric = histories[0].metric
-    ax.set(xlabel="wall time (min)", ylabel=f"mean {metric} of top {top_k} trials",
-           title=title)
+    ax.set(xlabel="wall time (min)", ylabel=f"mean {metric} of top {top_k} trials "
+           f"(dotted: of fewer)", title=title)
     if all(t.values and min(t.values) > 0 for h in histories for t in h.trials):
         ax.set_yscale("log")  # early values are orders of magnitude above the converged ones
     ax.legend()

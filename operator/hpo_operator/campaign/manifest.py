@@ -1,18 +1,50 @@
-"""Reading HPOCampaign manifests: YAML in, a validated :class:`Campaign` or every problem out."""
+"""Reading HPOCampaign manifests: YAML in, a validated :class:`Campaign` or every problem out.
+
+A manifest is hostile until validated. The loader reads YAML as kubectl does (YAML 1.2 numbers:
+``1e-4`` is a float) and refuses, before building anything, a file or document beyond the bounds
+of :mod:`.spec.bounds`: an alias bomb is a few lines that expand to billions of values.
+"""
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from .problems import problem
 from .rules import Problem, check_spec
-from .spec import API_VERSION, KIND, Campaign
+from .spec import API_VERSION, KIND, Campaign, bounds
+
+MAX_PROBLEMS_LISTED = 50
+
+
+class _Refused(ValueError):
+    """A document beyond the loader's bounds, refused before it is built."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, with YAML 1.2's floats (``1e-4``, which YAML 1.1 reads as a string),
+    that refuses to compose a document nested deeper than the bound (its composer recurses)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > bounds.MAX_DOCUMENT_DEPTH:
+                raise _Refused(f"the document nests deeper than {bounds.MAX_DOCUMENT_DEPTH} "
+                               "levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 class ManifestError(Exception):
@@ -25,21 +57,32 @@ class ManifestError(Exception):
         super().__init__(f"{source} is invalid ({len(problems)} problem(s)):\n{lines}")
 
     def lines(self) -> list[str]:
-        """One ``source: path: problem`` line each; a problem with the whole file names it once."""
-        return [str(p) if p.path == self.source else f"{self.source}: {p}" for p in self.problems]
+        """One ``source: path: problem`` line each (the first 50); a problem with the whole file
+        names it once."""
+        shown = [str(p) if p.path == self.source else f"{self.source}: {p}"
+                 for p in self.problems[:MAX_PROBLEMS_LISTED]]
+        more = len(self.problems) - MAX_PROBLEMS_LISTED
+        return shown + ([f"{self.source}: ... and {more} more problem(s)"] if more > 0 else [])
 
 
 def load_manifest(path: str | Path) -> Campaign:
     """Parse and validate the single HPOCampaign document in ``path``."""
     source = str(path)  # as the user spelled it, for messages
     try:
-        text = Path(path).read_text()
+        with open(path, "rb") as handle:
+            data = handle.read(bounds.MAX_MANIFEST_BYTES + 1)
     except OSError as exc:
         raise ManifestError([Problem(source, f"cannot read the file: {exc.strerror}")],
                             source) from None
+    if len(data) > bounds.MAX_MANIFEST_BYTES:
+        raise ManifestError([Problem(source, f"is larger than {bounds.MAX_MANIFEST_BYTES // 2**20}"
+                                             " MiB, far beyond any valid manifest")], source)
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
+        docs = [d for d in _documents(data.decode()) if d is not None]
+    except _Refused as exc:
+        raise ManifestError([Problem(source, str(exc))], source) from None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: a constructor's refusal, e.g. an integer of more than 4300 digits
         raise ManifestError([Problem(source, _yaml_problem(exc))], source) from None
     campaigns = [d for d in docs if isinstance(d, dict) and d.get("kind") == KIND]
     if len(campaigns) != 1:
@@ -47,8 +90,68 @@ def load_manifest(path: str | Path) -> Campaign:
     return parse_campaign(campaigns[0], source=source)
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _documents(text: str) -> list[Any]:
+    """The documents of a YAML stream; each refused before it is built if its aliases expand it
+    beyond the bounds (values or depth), or if it refers to itself."""
+    loader = _Loader(text)
+    try:
+        documents = []
+        while loader.check_node():
+            node = loader.get_node()
+            problem = _expansion_problem(node)
+            if problem:
+                raise _Refused(problem)
+            documents.append(loader.construct_document(node))
+        return documents
+    finally:
+        loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _expansion_problem(root: yaml.Node) -> str | None:
+    """Why the document at ``root`` is too big once its aliases are expanded, or None. Each
+    distinct node is counted once (aliases share nodes), so this takes time in the text's size."""
+    expanded: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth) when expanded
+    stack, open_nodes = [(root, iter(_children(root)))], {id(root)}
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            open_nodes.discard(id(node))
+            sizes = [expanded[id(c)] for c in _children(node)]
+            values = 1 + sum(v for v, _ in sizes)
+            depth = 1 + max((d for _, d in sizes), default=0)
+            if values > bounds.MAX_DOCUMENT_VALUES:
+                return (f"the document expands to more than {bounds.MAX_DOCUMENT_VALUES} values "
+                        "(each alias counting as a copy of its anchor): refused before it is "
+                        "built")
+            if depth > bounds.MAX_DOCUMENT_DEPTH:
+                return f"the document nests deeper than {bounds.MAX_DOCUMENT_DEPTH} levels"
+            expanded[id(node)] = (values, depth)
+        elif id(child) in open_nodes:
+            return "the document refers to itself (a recursive alias)"
+        elif id(child) not in expanded:
+            open_nodes.add(id(child))
+            stack.append((child, iter(_children(child))))
+    return None
+
+
+def _yaml_problem(exc: Exception) -> str:
     """PyYAML's message without its ``in "<unicode string>"`` lines, marks 1-based."""
+    if isinstance(exc, RecursionError):
+        return f"not valid YAML: nested deeper than {bounds.MAX_DOCUMENT_DEPTH} levels"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not a text file (not UTF-8)"
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return "not valid YAML: an integer of more than 4300 digits"
     if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
         return f"not valid YAML: {exc}"
     mark = exc.problem_mark
@@ -76,122 +179,14 @@ def _kind_problem(source: str, docs: list[Any], found: int) -> Problem:
 def parse_campaign(document: dict[str, Any], source: str = "manifest") -> Campaign:
     """Validate a manifest already read into a dict (from YAML or from the Kubernetes API)."""
     try:
-        campaign = Campaign.model_validate(document)
+        # By alias only: `max_t` is not `maxT` in a manifest (the CRD would not know it).
+        campaign = Campaign.model_validate(document, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise ManifestError([_problem(document, e) for e in exc.errors()], source) from None
+        raise ManifestError([problem(document, e) for e in exc.errors()], source) from None
+    except RecursionError:
+        raise ManifestError([Problem(source, "is nested too deeply to validate")],
+                            source) from None
     problems = check_spec(campaign.spec)
     if problems:
         raise ManifestError(problems, source)
     return campaign
-
-
-def _problem(document: dict[str, Any], error: Any) -> Problem:
-    path, value = _render_location(document, error["loc"])
-    kind = error["type"]
-    if kind == "missing":
-        return Problem(path, "is required")
-    if kind == "extra_forbidden":
-        return Problem(path, _unknown_field(error["loc"]))
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return _tag_problem(path, error, value)
-    if kind == "value_error":
-        # our validators' messages already quote the value they reject
-        return Problem(path, error["msg"].removeprefix("Value error, "))
-    return Problem(path, error["msg"], value)
-
-
-def _tag_problem(path: str, error: Any, value: Any) -> Problem:
-    """A discriminated union (scheduler, searcher, parameter): the user's ``type`` is the field."""
-    tags = _union_tags(error["loc"])
-    expected = f"; expected one of: {', '.join(tags)}" if tags else ""
-    if error["type"] == "union_tag_not_found":
-        return Problem(f"{path}.type", f"is required{expected}")
-    tag = value.get("type") if isinstance(value, dict) else error["ctx"]["tag"]
-    what = path.rsplit(".", 1)[-1] if path.endswith((".scheduler", ".searcher")) \
-        else "parameter type"
-    message = f"unknown {what} {tag!r}{expected}"
-    close = difflib.get_close_matches(str(tag), tags, n=1)
-    return Problem(f"{path}.type", message + (f" (did you mean {close[0]}?)" if close else ""))
-
-
-def _unknown_field(loc: tuple[Any, ...]) -> str:
-    model = _model_at(loc[:-1])
-    if model is None:
-        return "is not a known field (check the spelling)"
-    known = [f.alias or name for name, f in model.model_fields.items()]
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    if close:
-        return f"is not a known field; did you mean {close[0]}?"
-    return f"is not a known field; expected one of: {', '.join(known)}"
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    node = _annotation_at(loc)
-    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
-
-
-def _union_tags(loc: tuple[Any, ...]) -> list[str]:
-    """The ``type`` values the discriminated union at ``loc`` accepts, in declaration order."""
-    node = _annotation_at(loc)
-    if not _is_union(node):
-        return []
-    return [tag for member in typing.get_args(node) for tag in _tags_of(member)]
-
-
-def _annotation_at(loc: tuple[Any, ...]) -> Any:
-    """The type the spec model validates the value at ``loc`` with, following pydantic's steps
-    (field aliases, dict keys, list indices, union tags); None where the path leaves the model."""
-    node: Any = Campaign
-    for step in loc:
-        node = _unwrap(node)
-        if isinstance(node, type) and issubclass(node, BaseModel):
-            field = next((f for name, f in node.model_fields.items()
-                          if step in (name, f.alias)), None)
-            node = field.annotation if field is not None else None
-        elif typing.get_origin(node) is dict:
-            node = typing.get_args(node)[1]
-        elif typing.get_origin(node) is list:
-            node = typing.get_args(node)[0]
-        elif _is_union(node):
-            node = next((m for m in typing.get_args(node) if step in _tags_of(m)), None)
-        else:
-            return None
-    return _unwrap(node)
-
-
-def _unwrap(node: Any) -> Any:
-    """``Annotated[X, ...]`` -> X and ``X | None`` -> X."""
-    while True:
-        if typing.get_origin(node) is typing.Annotated:
-            node = typing.get_args(node)[0]
-        elif _is_union(node) and type(None) in typing.get_args(node):
-            rest = [a for a in typing.get_args(node) if a is not type(None)]
-            node = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]
-        else:
-            return node
-
-
-def _is_union(node: Any) -> bool:
-    return typing.get_origin(node) in (typing.Union, types.UnionType)
-
-
-def _tags_of(member: Any) -> tuple[Any, ...]:
-    field = getattr(member, "model_fields", {}).get("type")
-    return typing.get_args(field.annotation) if field is not None else ()
-
-
-def _render_location(document: Any, loc: tuple[Any, ...]) -> tuple[str, Any]:
-    """A dotted path through the raw document, skipping pydantic's union-tag steps."""
-    parts: list[str] = []
-    node: Any = document
-    for step in loc:
-        if isinstance(node, dict) and step not in node and node.get("type") == step:
-            continue  # discriminated union: pydantic names the variant, the user never wrote it
-        if isinstance(step, int):
-            parts[-1:] = [f"{parts[-1]}[{step}]"] if parts else [f"[{step}]"]
-        else:
-            parts.append(str(step))
-        node = node.get(step) if isinstance(node, dict) else (
-            node[step] if isinstance(node, list) and isinstance(step, int) and step < len(node)
-            else None)
-    return ".".join(parts), node

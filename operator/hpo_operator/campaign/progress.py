@@ -30,17 +30,15 @@ class _TrialRecord:
     best_iteration: int = 0
     best_at: str | None = None
     last_iteration: int = 0
-    done: bool = False
     error: str | None = None
+    stopped_early: bool = False  # the scheduler cut it as unpromising
 
 
 class CampaignTracker:
     """Folds trial events into a :class:`CampaignStatus`. Pure: no Ray, no I/O."""
 
-    def __init__(self, objective: Objective, max_iterations: int | None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, objective: Objective, clock: Callable[[], float] = time.monotonic) -> None:
         self.objective = objective
-        self.max_iterations = max_iterations
         self._clock = clock
         self._started = clock()
         self._elapsed_before = 0.0  # a resumed campaign's time in earlier runs
@@ -60,7 +58,6 @@ class CampaignTracker:
         self.results_processed += 1
         iteration = int(result.get(TRAINING_ITERATION, record.last_iteration + 1))
         record.last_iteration = max(record.last_iteration, iteration)
-        record.done = record.done or bool(result.get("done"))
         value = result.get(self.objective.metric)
         # Missing, NaN or infinite: not a result to rank (JSON, and so the CR status, has no inf).
         if not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -82,13 +79,27 @@ class CampaignTracker:
         if record.state != ERROR:  # Tune may announce completion after an error
             record.state = TERMINATED
         if result:
-            record.done = record.done or bool(result.get("done"))
             record.last_iteration = max(record.last_iteration,
                                         int(result.get(TRAINING_ITERATION, 0) or 0))
 
     def trial_errored(self, trial_id: str, error: str) -> None:
         record = self._trials.setdefault(trial_id, _TrialRecord())
         record.state, record.error = ERROR, error
+
+    def trial_stopped_early(self, trial_id: str) -> None:
+        """The scheduler stopped the trial as unpromising (its completion comes next)."""
+        self._trials.setdefault(trial_id, _TrialRecord()).stopped_early = True
+
+    def settle(self) -> None:
+        """The campaign ended for good (it is not resumed): a trial that Tune ended with it (a
+        time limit, the target reached, another trial's error with failFast) ended at a stop
+        limit; one that never started was never more than a place in Tune's queue."""
+        for trial_id, record in list(self._trials.items()):
+            if record.state in (RUNNING, PAUSED) or (record.state == PENDING
+                                                     and record.last_iteration > 0):
+                record.state = TERMINATED
+            elif record.state == PENDING:
+                del self._trials[trial_id]
 
     def pause_running(self) -> None:
         """The run stopped with its experiment saved: running trials wait for the resume."""
@@ -116,13 +127,12 @@ class CampaignTracker:
             elif record.state == ERROR:
                 counts.errored += 1
             elif record.state == TERMINATED:
-                # Tune marks a trial "done" whether it finished or the scheduler stopped it, so
-                # the iteration limit is what tells the two apart when there is one.
-                if (record.last_iteration >= self.max_iterations if self.max_iterations
-                        else record.done):
-                    counts.completed += 1
-                else:
+                # Tune marks a trial TERMINATED however it ended; the scheduler says which
+                # trials it cut (early_stops). Any other ended by itself or at a limit.
+                if record.stopped_early:
                     counts.stopped += 1
+                else:
+                    counts.completed += 1
             else:
                 counts.pending += 1
         return counts
@@ -153,6 +163,7 @@ class CampaignTracker:
         status.metric, status.mode = self.objective.metric, self.objective.mode
         status.start_time = status.start_time or self.start_time
         status.elapsed_seconds = round(self.elapsed(), 3)
+        status.heartbeat_time = now_iso()  # the driver is alive as of this snapshot
         status.results_processed = self.results_processed
         status.time_to_target_seconds = (None if self.time_to_target is None
                                          else round(self.time_to_target, 3))

@@ -2,62 +2,36 @@
 
 The spec model checks shapes and single fields; these checks need the whole spec. They return
 every problem at once instead of stopping at the first, so a user fixes a manifest in one pass.
+The strategy's rules are in :mod:`.scheduler_rules`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from .problem import Problem
+from .scheduler_rules import scheduler_problems, total_trials, trial_limits
 from .spec import (
-    AshaScheduler,
-    BohbScheduler,
-    BohbSearcher,
     CampaignSpec,
     ChoiceParam,
     FloatParam,
     GridSearcher,
-    HyperBandScheduler,
+    InitialValues,
     IntParam,
-    MedianStoppingScheduler,
-    OptunaSearcher,
     Param,
-    Pb2Scheduler,
     PopulationScheduler,
-    RandomSearcher,
-    infer_role,
 )
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a manifest: where, what value, and why."""
-
-    path: str
-    message: str
-    value: Any = None
-
-    def __str__(self) -> str:
-        shown = "" if self.value is None else f" (got {self.value!r})"
-        return f"{self.path}: {self.message}{shown}"
-
-
-def max_iterations(spec: CampaignSpec) -> int | None:
-    """The iteration at which every trial stops: the budget's cap, else the scheduler's maxT."""
-    if spec.budget.max_iterations_per_trial is not None:
-        return spec.budget.max_iterations_per_trial
-    scheduler = spec.strategy.scheduler
-    if isinstance(scheduler, (AshaScheduler, HyperBandScheduler)):
-        return scheduler.max_t
-    return None
+__all__ = ["Problem", "check_spec", "total_trials", "trial_limits"]
 
 
 def check_spec(spec: CampaignSpec) -> list[Problem]:
     return [
         *_grid_rules(spec),
-        *_pbt_rules(spec),
-        *_scheduler_budget_rules(spec),
-        *_strategy_rules(spec),
+        *_population_field_rules(spec),
+        *scheduler_problems(spec),
+        *_stop_rules(spec),
+        *_checkpoint_rules(spec),
         *_trainable_config_rules(spec),
         *_warm_start_rules(spec),
     ]
@@ -74,130 +48,67 @@ def _grid_rules(spec: CampaignSpec) -> list[Problem]:
     ]
 
 
-def _pbt_rules(spec: CampaignSpec) -> list[Problem]:
-    """PBT and PB2 copy weights between trials: only algorithm hyperparameters may differ."""
-    scheduler = spec.strategy.scheduler
-    if not isinstance(scheduler, PopulationScheduler):
-        return []
-    kind = "PB2" if isinstance(scheduler, Pb2Scheduler) else "PBT"
+def _population_field_rules(spec: CampaignSpec) -> list[Problem]:
+    """``initial`` and ``mutate`` are PBT/PB2 settings; starting values lie in the range."""
+    population = isinstance(spec.strategy.scheduler, PopulationScheduler)
     problems: list[Problem] = []
     for name, param in spec.search_space.items():
-        role = infer_role(name, param)
-        if role == "model":
-            problems.append(Problem(
-                f"spec.searchSpace.{name}",
-                f"{kind} may mutate algorithm hyperparameters only: this one sets the model "
-                f"architecture, and {kind}'s exploit step copies a better trial's weights into the "
-                "worker, which needs the same architecture in every trial. Fix its value in "
-                "spec.trainable.config, or tune it with asha instead",
-            ))
-        elif role is None:
-            problems.append(Problem(
-                f"spec.searchSpace.{name}.role",
-                f"{kind} may mutate algorithm hyperparameters only, and this name does not say "
-                "which kind it is: set role: algorithm if it only affects the learning process "
-                "(learning rate, momentum, batch size), or move it to spec.trainable.config",
-            ))
-        if kind == "PB2" and isinstance(param, ChoiceParam):
-            problems.append(Problem(
-                f"spec.searchSpace.{name}.type",
-                "PB2 explores numeric bounds with a Gaussian-process bandit: use a float or int "
-                "range (or pbt, which also mutates choices)", param.type))
-    if not isinstance(spec.strategy.searcher, RandomSearcher):
-        problems.append(Problem("spec.strategy.searcher.type",
-                                f"{kind} explores by itself; use searcher type random",
-                                spec.strategy.searcher.type))
-    if spec.budget.trials < 2:
-        problems.append(Problem("spec.budget.trials",
-                                f"{kind} needs a population of at least 2 trials",
-                                spec.budget.trials))
-    limit = max_iterations(spec)
-    if limit is not None and scheduler.perturbation_interval >= limit:
-        problems.append(Problem(
-            "spec.strategy.scheduler.perturbationInterval",
-            f"must be below the iteration limit ({limit}), or {kind} never exploits",
-            scheduler.perturbation_interval))
+        base = f"spec.searchSpace.{name}"
+        # Only a value that would do something: a dumped manifest spells out the defaults.
+        for field, value in (("initial", param.initial), ("mutate", param.mutate)):
+            if not population and value not in (None, True):
+                problems.append(Problem(
+                    f"{base}.{field}", f"applies to schedulers pbt and pb2 only, not "
+                    f"{spec.strategy.scheduler.type}", value if field == "mutate" else None))
+        if population and param.initial is not None:
+            problems += _initial_rules(f"{base}.initial", param, param.initial)
     return problems
 
 
-def _scheduler_budget_rules(spec: CampaignSpec) -> list[Problem]:
-    scheduler = spec.strategy.scheduler
-    problems: list[Problem] = []
-    cap = spec.budget.max_iterations_per_trial
-    if isinstance(scheduler, AshaScheduler) and scheduler.grace_period > scheduler.max_t:
-        problems.append(Problem("spec.strategy.scheduler.gracePeriod",
-                                f"must not exceed maxT ({scheduler.max_t})", scheduler.grace_period))
-    if isinstance(scheduler, (AshaScheduler, HyperBandScheduler)) and cap is not None \
-            and scheduler.max_t > cap:
-        problems.append(Problem(
-            "spec.strategy.scheduler.maxT",
-            f"exceeds spec.budget.maxIterationsPerTrial ({cap}): rungs above it are never reached",
-            scheduler.max_t))
-    if max_iterations(spec) is None and spec.budget.time_limit is None:
-        problems.append(Problem(
-            "spec.budget.maxIterationsPerTrial",
-            f"a {scheduler.type} campaign needs an iteration limit per trial or a "
-            "spec.budget.timeLimit, or trials may never end"))
+def _initial_rules(path: str, param: Param, initial: InitialValues) -> list[Problem]:
+    if initial.values is not None:
+        return [Problem(f"{path}.values[{i}]", "is outside the parameter's range", v)
+                for i, v in enumerate(initial.values) if not _within(param, v)]
+    if isinstance(param, ChoiceParam):
+        return [Problem(path, "a choice starts from some of its values: give initial.values")]
+    assert initial.min is not None and initial.max is not None
+    problems = [Problem(f"{path}.{end}", f"is outside the parameter's range "
+                        f"[{param.min:g}, {param.max:g}]", value)
+                for end, value in (("min", initial.min), ("max", initial.max))
+                if not param.min <= value <= param.max]
+    if isinstance(param, IntParam):
+        problems += [Problem(f"{path}.{end}", "must be an integer for an int parameter", value)
+                     for end, value in (("min", initial.min), ("max", initial.max))
+                     if not float(value).is_integer()]
     return problems
 
 
-def _strategy_rules(spec: CampaignSpec) -> list[Problem]:
-    """Scheduler and searcher settings that only make sense together, or with the budget."""
-    scheduler, searcher = spec.strategy.scheduler, spec.strategy.searcher
-    problems: list[Problem] = []
-    if isinstance(searcher, BohbSearcher) and not isinstance(scheduler, BohbScheduler):
-        problems.append(Problem(
-            "spec.strategy.scheduler.type",
-            "searcher type bohb needs scheduler type bohb (HyperBand for BOHB, whose brackets "
-            "give the model its budgets); leave the scheduler out to get it", scheduler.type))
-    if isinstance(scheduler, BohbScheduler) and not isinstance(searcher, BohbSearcher):
-        problems.append(Problem(
-            "spec.strategy.searcher.type",
-            "scheduler type bohb works with searcher type bohb only; for HyperBand with another "
-            "searcher use scheduler type hyperband", searcher.type))
-    limit = max_iterations(spec)
-    if isinstance(scheduler, AshaScheduler) and scheduler.grace_period <= scheduler.max_t:
-        g, eta, top = scheduler.grace_period, scheduler.reduction_factor, scheduler.max_t
-        useful = sum(1 for s in range(scheduler.brackets) if g * eta ** s < top)
-        if useful == 0:
-            problems.append(Problem(
-                "spec.strategy.scheduler.gracePeriod",
-                f"must be below maxT ({top}), or no trial is ever stopped early", g))
-        elif useful < scheduler.brackets:
-            problems.append(Problem(
-                "spec.strategy.scheduler.brackets",
-                f"only {useful} bracket(s) have a rung below maxT ({top}) with gracePeriod {g} "
-                f"and reductionFactor {eta:g}: the others would run every trial to maxT",
-                scheduler.brackets))
-    if isinstance(scheduler, HyperBandScheduler) and scheduler.max_t < scheduler.reduction_factor:
-        problems.append(Problem(
-            "spec.strategy.scheduler.maxT",
-            f"must be at least reductionFactor ({scheduler.reduction_factor:g}), or HyperBand "
-            "has a single rung and stops nothing", scheduler.max_t))
-    if isinstance(scheduler, MedianStoppingScheduler):
-        if limit is not None and scheduler.grace_period >= limit:
-            problems.append(Problem(
-                "spec.strategy.scheduler.gracePeriod",
-                f"must be below the iteration limit ({limit}), or no trial is ever stopped",
-                scheduler.grace_period))
-        if scheduler.min_samples_required > spec.budget.trials:
-            problems.append(Problem(
-                "spec.strategy.scheduler.minSamplesRequired",
-                f"exceeds spec.budget.trials ({spec.budget.trials}): the rule never has enough "
-                "trials to compare", scheduler.min_samples_required))
-    if isinstance(searcher, OptunaSearcher) and searcher.n_startup_trials is not None \
-            and searcher.n_startup_trials >= spec.budget.trials:
-        problems.append(Problem(
-            "spec.strategy.searcher.nStartupTrials",
-            f"must be below spec.budget.trials ({spec.budget.trials}), or the sampler never "
-            "leaves its random start-up phase", searcher.n_startup_trials))
-    points = getattr(searcher, "points_to_evaluate", [])
-    if len(points) > spec.budget.trials:
-        problems.append(Problem(
-            "spec.strategy.searcher.pointsToEvaluate",
-            f"lists {len(points)} points but spec.budget.trials is {spec.budget.trials}: "
-            "the extra points would never run"))
+def _stop_rules(spec: CampaignSpec) -> list[Problem]:
+    stop, objective = spec.budget.stop, spec.objective
+    problems = [Problem(f"spec.budget.stop.thresholds[{i}].mode",
+                        f"is required for a metric other than the objective's "
+                        f"({objective.metric}): say whether lower or higher is better")
+                for i, t in enumerate(stop.thresholds)
+                if t.mode is None and t.metric != objective.metric]
+    plateau = stop.plateau
+    if plateau is not None and plateau.metric_threshold is not None and plateau.mode is None \
+            and plateau.metric not in (None, objective.metric):
+        problems.append(Problem("spec.budget.stop.plateau.mode",
+                                "is required with metricThreshold for a metric other than the "
+                                f"objective's ({objective.metric})"))
+    if stop.at_target and objective.target is None:
+        problems.append(Problem("spec.budget.stop.atTarget",
+                                "needs spec.objective.target: the value that ends the campaign"))
     return problems
+
+
+def _checkpoint_rules(spec: CampaignSpec) -> list[Problem]:
+    checkpoint = spec.checkpoint
+    if checkpoint.score_order is not None and checkpoint.score_attribute is None:
+        return [Problem("spec.checkpoint.scoreOrder",
+                        "orders checkpoints by spec.checkpoint.scoreAttribute, which is not set",
+                        checkpoint.score_order)]
+    return []
 
 
 def _trainable_config_rules(spec: CampaignSpec) -> list[Problem]:

@@ -30,7 +30,10 @@ logger = logging.getLogger(__name__)
 LINEAGE_FILE = "pbt_lineage.jsonl"
 TUNE_POLICY_FILE = "pbt_global.txt"
 SCHEDULE_FILE = "schedule.json"
-MAX_POINTS = 100  # change points kept per hyperparameter in the status (schedule.json has all)
+# The status copy of a schedule (schedule.json has all of it): change points in all, shared among
+# the hyperparameters, and the fitted learning rate's milestones.
+MAX_STATUS_POINTS = 64
+MAX_STATUS_MILESTONES = 64
 _LR_NAMES = ("lr", "learning_rate", "learningrate")
 
 
@@ -136,9 +139,15 @@ def extract_schedule(exp_dir: Path, trial_id: str, config: dict[str, Any], itera
 
 
 def bounded(schedule: HyperparameterSchedule) -> HyperparameterSchedule:
-    """The status copy: at most MAX_POINTS change points per hyperparameter."""
-    params = {k: v[:MAX_POINTS] for k, v in schedule.params.items()}
-    return schedule.model_copy(update={"params": params})
+    """The status copy: at most MAX_STATUS_POINTS change points (the first of each
+    hyperparameter's, in equal shares), and the fitted learning rate only if its milestones are
+    few enough to be shown whole."""
+    share = max(2, MAX_STATUS_POINTS // max(1, len(schedule.params)))
+    params = {k: v[:share] for k, v in schedule.params.items()}
+    lr = schedule.lr_schedule
+    if lr is not None and len(lr.milestones) > MAX_STATUS_MILESTONES:
+        lr = None
+    return schedule.model_copy(update={"params": params, "lr_schedule": lr})
 
 
 def schedule_hook(spec: CampaignSpec, experiment_path: str | None,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import CampaignSpec, ChoiceParam, FloatParam, GridSearcher, IntParam, Param
+from .spec import (
+    CampaignSpec,
+    ChoiceParam,
+    FloatParam,
+    GridSearcher,
+    IntParam,
+    Param,
+    PopulationScheduler,
+)
 
 
 def tune_domain(param: Param) -> Any:
@@ -21,15 +29,34 @@ def tune_domain(param: Param) -> Any:
     raise TypeError(f"unknown hyperparameter type {type(param).__name__}")
 
 
+def starting_domain(param: Param) -> Any:
+    """Where PBT/PB2 draw a trial's first value: ``initial`` when given, else the whole range."""
+    from ray import tune
+
+    initial = param.initial
+    if initial is None:
+        return tune_domain(param)
+    if initial.values is not None:
+        return tune.choice(list(initial.values))
+    assert isinstance(param, (FloatParam, IntParam)) and initial.min is not None
+    kind = int if isinstance(param, IntParam) else float
+    log = param.log if initial.log is None else initial.log
+    return tune_domain(param.model_copy(update={"min": kind(initial.min),
+                                                "max": kind(initial.max), "log": log}))
+
+
 def param_space(spec: CampaignSpec) -> dict[str, Any]:
     """Tune's ``param_space``: searched domains plus the trainable's fixed config."""
     from ray import tune
 
     grid = isinstance(spec.strategy.searcher, GridSearcher)
+    population = isinstance(spec.strategy.scheduler, PopulationScheduler)
     space: dict[str, Any] = dict(spec.trainable.config)
     for name, param in spec.search_space.items():
         if grid and isinstance(param, ChoiceParam):
             space[name] = tune.grid_search(list(param.values))
+        elif population:
+            space[name] = starting_domain(param)
         else:
             space[name] = tune_domain(param)
     return space

@@ -1,6 +1,9 @@
 """The campaign status: the schema of an HPOCampaign's ``.status``, of ``--status-file``, and of the
 progress the driver publishes. Bounded by design: counters, the best trial and a short top-K,
-never one entry per trial, so a 10,000-trial campaign does not grow the object.
+never one entry per trial, so a 10,000-trial campaign does not grow the object; messages, which
+quote what went wrong (an API server's refusal, a trial's error, a manifest's problems), are cut
+to a byte budget when written, with a marker, so that any spec gives a status far below etcd's
+limit (tests/operator/test_status_size.py).
 """
 
 from __future__ import annotations
@@ -9,10 +12,15 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from pydantic.alias_generators import to_camel
 
+from .shown import truncate
+
 TOP_K = 5
+MAX_STATUS_MESSAGE_BYTES = 2048
+MAX_CONDITION_MESSAGE_BYTES = 1024
+MAX_REASON_BYTES = 128
 
 
 class Phase(str, enum.Enum):
@@ -52,12 +60,27 @@ class TrialCounts(_Model):
     errored: int = 0
 
 
+class Reproduction(_Model):
+    """What it takes to train a trial again, as ``hpo reproduce`` does."""
+
+    entrypoint: str
+    config: dict[str, Any] = Field(description="Every value the trial got, fixed ones included.")
+    seed: int | None = None
+    dataset_fingerprint: str | None = Field(
+        default=None, description="The trainable's hash of what it trained on, if it reports one.")
+    checkpoint: str | None = Field(default=None, description="The trial's last checkpoint.")
+    image: str | None = Field(default=None, description="The container image, by digest if known.")
+    versions: dict[str, str] = Field(default_factory=dict,
+                                     description="hpo-operator, Ray, torch and Python versions.")
+
+
 class TrialSummary(_Model):
     id: str
     config: dict[str, Any]
     metric: float
     iteration: int
     reached_at: str | None = None
+    reproduce: Reproduction | None = None  # the best trial's, once the campaign has ended
 
 
 class Condition(_Model):
@@ -66,6 +89,14 @@ class Condition(_Model):
     reason: str
     message: str = ""
     last_transition_time: str = Field(default_factory=now_iso)
+
+    @field_serializer("message")
+    def _bounded_message(self, message: str) -> str:
+        return truncate(message, MAX_CONDITION_MESSAGE_BYTES)
+
+    @field_serializer("reason")
+    def _bounded_reason(self, reason: str) -> str:
+        return truncate(reason, MAX_REASON_BYTES)
 
 
 class LrSchedule(_Model):
@@ -102,9 +133,16 @@ class CampaignStatus(_Model):
     results_processed: int = 0
     time_to_target_seconds: float | None = None
     resumed: int = Field(default=0, description="How often the experiment was restored.")
+    heartbeat_time: str | None = Field(
+        default=None, description="When the driver last published its progress; the operator "
+                                  "sets DriverStalled when this grows old while it runs.")
     experiment_path: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     schedule: HyperparameterSchedule | None = None
+
+    @field_serializer("message")
+    def _bounded_message(self, message: str | None) -> str | None:
+        return None if message is None else truncate(message, MAX_STATUS_MESSAGE_BYTES)
 
     def set_condition(self, type_: str, status: bool, reason: str, message: str = "") -> None:
         """Add or update a condition; its transition time moves only when its status changes."""

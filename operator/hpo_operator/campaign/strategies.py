@@ -13,28 +13,21 @@ from __future__ import annotations
 from typing import Any
 
 from . import registry
-from .rules import max_iterations
 from .searchspace import tune_domain
 from .spec import (
-    AshaScheduler,
-    BohbScheduler,
     BohbSearcher,
     CampaignSpec,
     ChoiceParam,
-    FifoScheduler,
     FloatParam,
     GridSearcher,
-    HyperBandScheduler,
     IntParam,
-    MedianStoppingScheduler,
     OptunaSearcher,
     Pb2Scheduler,
     PbtScheduler,
     PopulationScheduler,
     RandomSearcher,
 )
-
-TIME_ATTR = "training_iteration"
+from .tune_names import TRAINING_ITERATION
 
 # What to install for each optional strategy; the operator image installs none of them.
 INSTALL = {
@@ -65,44 +58,33 @@ def _need(module: str, what: str) -> None:
 
 
 def make_scheduler(spec: CampaignSpec) -> Any:
-    from ray.tune import schedulers
+    """The scheduler's Ray Tune class, given the manifest's fields as its arguments.
 
+    ASHA, HyperBand and median stopping come as subclasses that note which trials they stop
+    early (:mod:`.stop_recording`), PBT and PB2 as subclasses that log their lineage exactly
+    (:mod:`.lineage`); each decides as Ray Tune's own class does.
+    """
     s = spec.strategy.scheduler
-    if isinstance(s, FifoScheduler):
-        return schedulers.FIFOScheduler()
-    if isinstance(s, AshaScheduler):  # also async_hyperband, a subclass
-        return schedulers.AsyncHyperBandScheduler(
-            time_attr=TIME_ATTR, max_t=s.max_t, grace_period=s.grace_period,
-            reduction_factor=s.reduction_factor, brackets=s.brackets)
-    if isinstance(s, BohbScheduler):  # before HyperBandScheduler, its base class
-        return schedulers.HyperBandForBOHB(
-            time_attr=TIME_ATTR, max_t=s.max_t, reduction_factor=s.reduction_factor)
-    if isinstance(s, HyperBandScheduler):
-        return schedulers.HyperBandScheduler(
-            time_attr=TIME_ATTR, max_t=s.max_t, reduction_factor=s.reduction_factor)
-    if isinstance(s, MedianStoppingScheduler):
-        return schedulers.MedianStoppingRule(
-            time_attr=TIME_ATTR, grace_period=s.grace_period,
-            min_samples_required=s.min_samples_required)
+    kwargs = s.tune_kwargs()
     if isinstance(s, PbtScheduler):
         from .lineage import LineagePBT
 
-        # log_config=True: Tune's policy logs, and the exact lineage that schedule.py reads.
-        return LineagePBT(
-            time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
-            hyperparam_mutations=pbt_mutations(spec), quantile_fraction=s.quantile_fraction,
-            resample_probability=s.resample_probability,
-            perturbation_factors=tuple(s.perturbation_factors),
-            custom_explore_fn=ClipToSpace(spec), synch=s.synch, log_config=True,
-            seed=population_seed(spec))
+        kwargs["perturbation_factors"] = tuple(s.perturbation_factors)  # Ray's type
+        return LineagePBT(**kwargs, hyperparam_mutations=pbt_mutations(spec),
+                          custom_explore_fn=ClipToSpace(spec) if s.clip_to_range else None,
+                          seed=population_seed(spec))
     if isinstance(s, Pb2Scheduler):
         _need("sklearn", "scheduler pb2")
         from .lineage import LineagePB2
 
-        return LineagePB2(time_attr=TIME_ATTR, perturbation_interval=s.perturbation_interval,
-                   hyperparam_bounds=pb2_bounds(spec), quantile_fraction=s.quantile_fraction,
-                   synch=s.synch, log_config=True, seed=population_seed(spec))
-    raise TypeError(f"unknown scheduler {s.type!r}")
+        return LineagePB2(**kwargs, hyperparam_bounds=pb2_bounds(spec), seed=population_seed(spec))
+    if s.type == "fifo":
+        from ray.tune.schedulers import FIFOScheduler
+
+        return FIFOScheduler()
+    from .stop_recording import SCHEDULERS
+
+    return SCHEDULERS[s.type](**kwargs)
 
 
 def population_seed(spec: CampaignSpec) -> int | None:
@@ -113,19 +95,21 @@ def population_seed(spec: CampaignSpec) -> int | None:
 
 
 def pbt_mutations(spec: CampaignSpec) -> dict[str, Any]:
-    """What PBT may change: every searched hyperparameter (validation allows algorithm ones)."""
+    """What PBT may change: the searched hyperparameters but those with ``mutate: false``, each
+    over its whole range (validation allows algorithm ones only)."""
     return {name: list(p.values) if isinstance(p, ChoiceParam) else tune_domain(p)
-            for name, p in spec.search_space.items()}
+            for name, p in spec.search_space.items() if p.mutate}
 
 
 def pb2_bounds(spec: CampaignSpec) -> dict[str, list[float]]:
-    """PB2's GP bandit works on numeric ranges (validation rejects choices for pb2)."""
+    """PB2's GP bandit works on numeric ranges (validation rejects mutated choices for pb2)."""
     return {name: [p.min, p.max] for name, p in spec.search_space.items()
-            if isinstance(p, (FloatParam, IntParam))}
+            if isinstance(p, (FloatParam, IntParam)) and p.mutate}
 
 
 class ClipToSpace:
-    """PBT's explore multiplies numbers by a factor without bounds: keep them in the declared range.
+    """``clipToRange``: PBT's explore multiplies numbers by a factor without bounds (as Ray Tune
+    does by default); this keeps them in the declared range.
 
     A class, not a closure, so the scheduler pickles with the experiment state.
     """
@@ -159,7 +143,7 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
         return BasicVariantGenerator(points_to_evaluate=points, random_state=s.seed,
                                      max_concurrent=spec.budget.max_concurrent_trials or 0)
     if isinstance(s, OptunaSearcher):
-        return _optuna(s, spec.budget.trials, points)
+        return _optuna(s, points)
     if isinstance(s, BohbSearcher):
         _need("hpbandster", "searcher bohb")
         _need("ConfigSpace", "searcher bohb")
@@ -169,12 +153,12 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
     return _registered(spec, s.type, points)
 
 
-def _optuna(s: OptunaSearcher, trials: int, points: list[dict[str, Any]] | None) -> Any:
+def _optuna(s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
     _need("optuna", "searcher optuna")
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
-    startup = s.startup_trials(trials)
+    startup = s.n_startup_trials
     if s.sampler == "gp":
         _need("torch", "sampler gp")
         sampler: Any = optuna.samplers.GPSampler(seed=s.seed, n_startup_trials=startup)
@@ -223,6 +207,23 @@ def checkpoints_to_keep(spec: CampaignSpec) -> int:
     return spec.checkpoint.keep
 
 
-def stop_criteria(spec: CampaignSpec) -> dict[str, int] | None:
-    limit = max_iterations(spec)
-    return None if limit is None else {TIME_ATTR: limit}
+def checkpoint_score(spec: CampaignSpec) -> dict[str, Any]:
+    """CheckpointConfig's ranking: ``checkpoint.scoreAttribute`` and its resolved order."""
+    c = spec.checkpoint
+    if c.score_attribute is None:
+        return {}
+    return {"checkpoint_score_attribute": c.score_attribute,
+            "checkpoint_score_order": c.resolved_score_order(spec.objective)}
+
+
+def stop_criteria(spec: CampaignSpec) -> Any:
+    """RunConfig's ``stop``: the iteration cap as Ray Tune's dict when it is the only criterion,
+    else one CombinedStopper of it, the metric thresholds, the plateau and the target."""
+    cap = spec.budget.max_iterations_per_trial
+    limits = {} if cap is None else {TRAINING_ITERATION: cap}
+    stop = spec.budget.stop
+    if not (stop.thresholds or stop.plateau or stop.at_target):
+        return limits or None
+    from .stoppers import combined_stopper
+
+    return combined_stopper(spec, limits)

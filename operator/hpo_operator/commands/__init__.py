@@ -8,7 +8,10 @@ from ..campaign.manifest import ManifestError, load_manifest
 from ..campaign.spec import Campaign
 from ..campaign.status import CampaignStatus
 
-INVALID_MANIFEST = 2  # the exit code of every command that refuses a manifest
+# Exit codes, the same for validate, run, render and submit (README, "Command line"):
+OK = 0
+CAMPAIGN_FAILED = 1  # the campaign ran and failed, or its backend refused it (sbatch)
+INVALID_MANIFEST = 2  # invalid input or usage: a manifest that does not validate, a bad option
 
 
 def load_or_report(path: str) -> Campaign | None:

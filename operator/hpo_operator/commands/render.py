@@ -35,5 +35,5 @@ def render(args: argparse.Namespace) -> int:
             sys.stdout.write(render_batch_script(campaign, options_from_args(args)))
         except SlurmOptionsError as exc:
             print(f"hpo render: {exc}", file=sys.stderr)
-            return 2
+            return INVALID_MANIFEST
     return 0

@@ -11,7 +11,7 @@ import sys
 from ..campaign.experiment import interrupted
 from ..campaign.progress import ConsoleSink, JsonFileSink, ProgressSink
 from ..campaign.status import CampaignStatus, Phase
-from . import INVALID_MANIFEST, load_or_report, trial_summary
+from . import CAMPAIGN_FAILED, INVALID_MANIFEST, OK, load_or_report, trial_summary
 from .home import ensure_writable_home
 
 DEFAULT_STORAGE = "runs"
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     print_summary(status)
     if interrupted(status):
         return INTERRUPTED_EXIT  # not a final result: a retry resumes it
-    return 0 if status.phase is Phase.SUCCEEDED or args.retry_only_on_crash else 1
+    return OK if status.phase is Phase.SUCCEEDED or args.retry_only_on_crash else CAMPAIGN_FAILED
 
 
 def print_summary(status: CampaignStatus) -> None:

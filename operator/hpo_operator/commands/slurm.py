@@ -25,7 +25,7 @@ from ..slurm import jobs
 from ..slurm.finalize import mark_failed
 from ..slurm.options import SlurmOptionsError, add_slurm_options, options_from_args
 from ..slurm.script import plan_job, render_batch_script
-from . import INVALID_MANIFEST, load_or_report, trial_summary
+from . import CAMPAIGN_FAILED, INVALID_MANIFEST, load_or_report, trial_summary
 
 TIMEOUT_HELP = {
     "status": "with --wait: give up after this many seconds, exit code 124 (default 0: no limit)",
@@ -64,17 +64,17 @@ def submit(args: argparse.Namespace) -> int:
         script_text = render_batch_script(campaign, options)
     except SlurmOptionsError as exc:
         print(f"hpo submit: {exc}", file=sys.stderr)
-        return 2
+        return INVALID_MANIFEST
     try:
         running = jobs.active_jobs(plan.storage, plan.campaign)
     except jobs.SlurmError as exc:
         print(f"hpo submit: {exc}", file=sys.stderr)
-        return 1
+        return CAMPAIGN_FAILED
     if running:
         print(f"hpo submit: campaign {plan.campaign} already has Slurm job(s) {', '.join(running)} "
               f"queued or running with storage {plan.storage}; two drivers would share one "
               "experiment. Wait for it, hpo cancel it, or pass another --storage.", file=sys.stderr)
-        return 1
+        return CAMPAIGN_FAILED
     created = [d for d in (plan.run_dir, *plan.run_dir.parents) if not d.exists()]
     plan.run_dir.mkdir(parents=True)
     try:
@@ -90,7 +90,7 @@ def submit(args: argparse.Namespace) -> int:
         jobs.remove_run_dir(plan.run_dir, created)
         print(f"hpo submit: {exc}; nothing was submitted (hpo render --backend slurm shows "
               "the batch script)", file=sys.stderr)
-        return 1
+        return CAMPAIGN_FAILED
     record = jobs.JobRecord.for_plan(job_id, plan, script)
     record.save()
     print(f"submitted campaign {plan.campaign} as Slurm job {job_id}; run directory "

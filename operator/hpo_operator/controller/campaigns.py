@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import kopf
@@ -25,39 +24,10 @@ from ..campaign.status_io import StatusUnreadable, parse_status
 from ..kuberay import names
 from . import reconcile
 from .children import ChildBlocked, ensure_children, owned
+from .liveness import driver_liveness
+from .locks import CampaignLocks
 from .metrics import Metrics
 from .settings import OperatorSettings
-
-
-class CampaignLocks:
-    """One lock per campaign, so that its status syncs and its clean-up run one at a time (RayJob
-    and progress events arrive together; two threads could both see the same change and post its
-    event twice). A campaign's lock lives while a thread holds or awaits it: deleted campaigns
-    leave nothing behind, and a lock in use is never replaced by a second one."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
-
-    @contextmanager
-    def hold(self, namespace: str, name: str) -> Iterator[None]:
-        key = (namespace, name)
-        with self._guard:
-            lock, users = self._locks.get(key) or (threading.Lock(), 0)
-            self._locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                users = self._locks[key][1] - 1
-                if users:
-                    self._locks[key] = (lock, users)
-                else:
-                    del self._locks[key]
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 class ProblemLog:
@@ -100,6 +70,7 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
         return  # finished (or rejected) before a restart, or unreadable: nothing to create
     try:
         campaign = _parse(body)
+        settings.check_limits(campaign)
     except ManifestError as exc:
         status = reconcile.validation_failed(exc.problems)
         _apply(namespace, name, current, status)
@@ -110,8 +81,7 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     try:
         created = ensure_children(body, campaign, settings)
     except ChildBlocked as blocked:
-        _report_blocked(namespace, name, blocked)
-        raise blocked.retry
+        return _report_blocked(body, blocked, metrics)
     if created:
         kopf.event(body, type="Normal", reason="Provisioned",
                    message=f"created {', '.join(created)}")
@@ -119,18 +89,26 @@ def provision(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics
     sync(namespace, name, settings, metrics, "provision")
 
 
-def _report_blocked(namespace: str, name: str, blocked: ChildBlocked) -> None:
-    """Record why the children are missing in the ``Provisioned`` condition (best effort: the
-    caller raises the real error next, and kopf retries the handler)."""
+def _report_blocked(body: dict[str, Any], blocked: ChildBlocked, metrics: Metrics) -> None:
+    """Record why the children are missing (``Provisioned``), then raise ``blocked.retry`` for kopf
+    unless that ended the campaign: a child refused for good (a 4xx but 409, 429) or unbuildable."""
+    namespace, name = _key(body)
+    final = not isinstance(blocked.retry, kopf.TemporaryError)
     with _locks.hold(namespace, name):
         try:
             fresh = kube.get_campaign(namespace, name)
             old = _own_status(fresh) if fresh and not _deleting(fresh) else None
-            if old is not None:
-                _apply(namespace, name, old,
-                       reconcile.not_provisioned(old, blocked.reason, str(blocked)))
+            if old is not None and not old.phase.terminal:
+                decide = reconcile.provisioning_failed if final else reconcile.not_provisioned
+                new = decide(old, blocked.reason, str(blocked))
+                _apply(namespace, name, old, new)
+                metrics.observe(namespace, name, new)
         except kube.KubeError as exc:
             _log.warning("cannot record %s on %s/%s: %s", blocked.reason, namespace, name, exc)
+            final = False  # not recorded: kopf tries again
+    if not final:
+        raise blocked.retry
+    kopf.event(body, type="Warning", reason=reconcile.PROVISIONING_FAILED, message=str(blocked))
 
 
 def spec_changed(body: dict[str, Any], settings: OperatorSettings, metrics: Metrics,
@@ -182,6 +160,7 @@ def sync(namespace: str, name: str, settings: OperatorSettings, metrics: Metrics
             return old
         rayjob, blocked = _rayjob(body, campaign, old, settings)
         new = reconcile.fold(old, rayjob, _progress(body), campaign.spec.objective.mode)
+        new = driver_liveness(new, datetime.now(timezone.utc), settings.driver_stall_seconds)
         if blocked is not None:
             new = reconcile.not_provisioned(new, blocked.reason, str(blocked))
         _apply(namespace, name, old, new)
@@ -256,12 +235,14 @@ def _apply(namespace: str, name: str, old: CampaignStatus, new: CampaignStatus) 
         kube.patch_campaign_status(namespace, name, patch)
 
 
-def cleanup(namespace: str, name: str, metrics: Metrics,
+def cleanup(namespace: str, name: str, uid: str | None, metrics: Metrics,
             logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """Delete what the campaign object with this ``uid`` owns, and nothing else: an object that
+    only has a child's name is another's (provisioning refused to adopt it)."""
     # Under the campaign's lock: a sync in flight could otherwise re-create the RayJob just
     # deleted, or observe metrics just forgotten.
     with _locks.hold(namespace, name):
-        deleted = kube.delete_children(namespace, name)
+        deleted = kube.delete_children(namespace, name, uid)
         metrics.forget(namespace, name)
         _problems.forget(namespace, name)
     if deleted:

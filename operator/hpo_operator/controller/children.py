@@ -14,6 +14,7 @@ from .. import kube
 from ..campaign.spec import Campaign
 from ..kuberay import names
 from ..kuberay.render import build_objects
+from ..kuberay.security import new_token
 from .settings import OperatorSettings
 
 # The Provisioned condition's reason when the API refuses a child, by HTTP status (409 means it
@@ -42,8 +43,15 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
     for a create the API refuses (no RayJob CRD, no permission, an invalid object).
     """
     uid = body["metadata"].get("uid")
+    try:
+        # A new token each time: it is used only if the Secret is missing (one that exists keeps
+        # the token its Ray cluster runs with).
+        objects = build_objects(campaign, settings.cluster_defaults(), uid, token=new_token())
+    except Exception as exc:  # a bug: every retry would build the same objects, and fail again
+        raise ChildBlocked("BuildFailed", f"cannot build the campaign's objects: "
+                                          f"{type(exc).__name__}: {exc}", exc) from exc
     created = []
-    for obj in build_objects(campaign, settings.cluster_defaults(), uid):
+    for obj in objects:
         what = f"{obj['kind']} {obj['metadata']['name']}"
         try:
             if kube.create_if_absent(obj):
@@ -67,9 +75,7 @@ def ensure_children(body: dict[str, Any], campaign: Campaign,
 
 def _get_child(obj: dict[str, Any]) -> dict[str, Any] | None:
     meta = obj["metadata"]
-    if obj["kind"] == names.RAYJOB_KIND:
-        return kube.get_rayjob(meta["namespace"], meta["name"])
-    return kube.get_configmap(meta["namespace"], meta["name"])
+    return kube.get_metadata(obj["kind"], meta["namespace"], meta["name"])
 
 
 def owned(obj: dict[str, Any] | None, uid: str | None) -> dict[str, Any] | None:

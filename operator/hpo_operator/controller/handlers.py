@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +23,23 @@ from .metrics import Metrics
 from .settings import OperatorSettings
 
 CAMPAIGNS = (api.GROUP, api.VERSION, api.PLURAL)
+# The API server stores objects nested up to 10,000 levels (Go's JSON decoder); kopf and the
+# Kubernetes client decode them with Python's, which recurses once per level (and the operator's
+# own code a few times more): a campaign nested 1,000 levels deep would otherwise stop the watch
+# of every campaign. Validation then rejects it (trainable.config nests at most 10 levels).
+DECODABLE_DEPTH = 10_000
+RECURSION_LIMIT = 5 * DECODABLE_DEPTH
 RAYJOBS = (names.RAYJOB_GROUP, names.RAYJOB_VERSION, names.RAYJOB_PLURAL)
 CONFIGMAPS = ("v1", "configmaps")
 RAYJOB_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT}
 PROGRESS_LABELS: Mapping[str, Any] = {names.CAMPAIGN_LABEL: kopf.PRESENT,
                                       names.COMPONENT_LABEL: "progress"}
+
+
+def allow_deep_objects() -> None:
+    """Let this process decode and handle any object the API server stores (see DECODABLE_DEPTH).
+    The C stack suffices: Python 3.11 recurses in C for JSON only, a few hundred bytes a level."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 def label_selector(labels: Mapping[str, Any]) -> str:
@@ -38,6 +51,7 @@ def label_selector(labels: Mapping[str, Any]) -> str:
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger,
               **_: Any) -> None:
+    allow_deep_objects()
     memo.settings = OperatorSettings.from_env()
     memo.metrics = Metrics()
     # Handler progress goes to annotations: the status subresource is the campaign's, not kopf's.
@@ -107,7 +121,7 @@ async def resync(namespace: str, name: str, memo: kopf.Memo, stopped: kopf.Daemo
 
 
 @kopf.on.delete(*CAMPAIGNS)
-def cleanup(namespace: str, name: str, memo: kopf.Memo, logger: logging.Logger,
-            **_: Any) -> None:
-    campaigns.cleanup(namespace, name, memo.metrics, logger)
+def cleanup(namespace: str, name: str, body: kopf.Body, memo: kopf.Memo,
+            logger: logging.Logger, **_: Any) -> None:
+    campaigns.cleanup(namespace, name, body["metadata"].get("uid"), memo.metrics, logger)
 

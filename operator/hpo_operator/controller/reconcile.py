@@ -27,8 +27,11 @@ _DEPLOYMENT_DONE = {"Complete", "Failed", "ValidationFailed"}
 _OPERATOR_FIELDS = {"phase", "message", "conditions", "best_trial", "top_trials", "completion_time"}
 _DRIVER_FIELDS = tuple(sorted(set(CampaignStatus.model_fields) - _OPERATOR_FIELDS))
 PROGRESS_UNREADABLE = "ProgressUnreadable"
+PROVISIONING_FAILED = "ProvisioningFailed"
+MAX_PROBLEMS_SHOWN = 10  # of a rejected spec's, in its status
 # Conditions the operator decides; every other one is the driver's, as of its latest progress.
-_OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE}
+DRIVER_STALLED = "DriverStalled"  # decided from the heartbeat's age, see .liveness
+_OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE, DRIVER_STALLED}
 # Starts the Provisioned message while a lost RayJob cannot be created again: it also tells
 # children_expected() that the children are still to be re-created once the way is clear.
 _RECREATING = "re-creating the children lost while the campaign ran: "
@@ -66,11 +69,30 @@ def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def validation_failed(problems: list[Problem]) -> CampaignStatus:
-    shown = "; ".join(str(p) for p in problems[:10])
-    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+    """The message lists the first problems, each with the value it rejects (cut short); the
+    Valid condition names their fields only, so that no value is quoted twice."""
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    tail = f" (and {more} more)" if more > 0 else ""
+    shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
     status = CampaignStatus(phase=Phase.VALIDATION_FAILED,
-                            message=f"spec is invalid: {shown}{more}", completion_time=now_iso())
-    status.set_condition("Valid", False, "InvalidSpec", status.message or "")
+                            message=f"spec is invalid: {shown}{tail}", completion_time=now_iso())
+    fields = ", ".join(p.path for p in problems[:MAX_PROBLEMS_SHOWN])
+    status.set_condition("Valid", False, "InvalidSpec",
+                         f"{len(problems)} problem(s), at {fields}{tail}: see the message")
+    return status
+
+
+def provisioning_failed(current: CampaignStatus, reason: str, message: str) -> CampaignStatus:
+    """The final status of a campaign whose children cannot be created, whatever kopf retries:
+    the API server refused one for good (a 4xx other than 409 and 429) or building one failed.
+    Phase Failed, reason ProvisioningFailed; the Provisioned condition keeps the refusal's own
+    reason (Forbidden, NotFound, Invalid, BuildFailed...)."""
+    status = current.model_copy(deep=True)
+    status.phase = Phase.FAILED
+    status.completion_time = status.completion_time or now_iso()
+    status.message = f"provisioning failed ({reason}): {message}"
+    status.set_condition("Provisioned", False, reason, message)
+    status.set_condition("Complete", True, PROVISIONING_FAILED, status.message)
     return status
 
 
@@ -157,8 +179,13 @@ def _follow_rayjob(status: CampaignStatus, rayjob: dict[str, Any] | None,
 def _merge_progress(status: CampaignStatus, progress: CampaignStatus, mode: str) -> None:
     for name in _DRIVER_FIELDS:
         setattr(status, name, getattr(progress, name))
-    status.top_trials = ranking.top_trials(status.top_trials + progress.top_trials, mode, TOP_K)
+    status.top_trials = [t.model_copy(update={"reproduce": None}) if t.reproduce else t  # once
+                         for t in ranking.top_trials(status.top_trials + progress.top_trials,
+                                                     mode, TOP_K)]
     status.best_trial = status.top_trials[0] if status.top_trials else status.best_trial
+    said = progress.best_trial  # the driver's, which says how to reproduce it once it ended
+    if status.best_trial is not None and said is not None and said.id == status.best_trial.id:
+        status.best_trial = status.best_trial.model_copy(update={"reproduce": said.reproduce})
     # The driver's conditions are those of its latest progress: one a retried driver no longer
     # reports is gone, not kept from the attempt before.
     latest = {cond.type for cond in progress.conditions}
@@ -195,6 +222,10 @@ def milestones(old: CampaignStatus, new: CampaignStatus) -> list[Milestone]:
         events.append(Milestone("Normal", "ExperimentResumed",
                                 f"the driver restored the Tune experiment (resume #{new.resumed}); "
                                 "finished trials are kept"))
+    stalled, before = new.condition(DRIVER_STALLED), old.condition(DRIVER_STALLED)
+    if stalled is not None and stalled.status == "True" and (before is None
+                                                            or before.status != "True"):
+        events.append(Milestone("Warning", DRIVER_STALLED, stalled.message))
     if new.phase is not old.phase:
         if new.phase is Phase.RUNNING:
             events.append(Milestone("Normal", "Running", "the driver is running trials"))

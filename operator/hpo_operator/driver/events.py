@@ -14,8 +14,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from ..campaign import early_stops
 from ..campaign.progress import CampaignTracker, CoalescingPublisher
-from ..campaign.rules import max_iterations
 from ..campaign.spec import CampaignSpec
 from ..campaign.status import CampaignStatus, Phase
 from ..campaign.tune_names import PENDING, RUNNING, TERMINATED, UNFINISHED_STATES
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 class CampaignProgress:
     def __init__(self, spec: CampaignSpec, publisher: CoalescingPublisher,
                  base: CampaignStatus) -> None:
-        self.tracker = CampaignTracker(spec.objective, max_iterations(spec))
+        self.tracker = CampaignTracker(spec.objective)
         self.publisher = publisher
         self.base = base  # what the tracker does not know: times, conditions, resumes
         self.searched = set(spec.search_space)
@@ -73,6 +73,10 @@ class CampaignProgress:
     def trial_errored(self, trial: Any) -> None:
         self.tracker.trial_errored(trial.trial_id, error_summary(trial))
 
+    def trial_stopped_early(self, trial_id: str) -> None:
+        """What the schedulers of campaign.stop_recording tell (early_stops.reporting_to)."""
+        self.tracker.trial_stopped_early(trial_id)
+
     def seed_from(self, exp_dir: Path, previous: CampaignStatus) -> None:
         """Start a resumed run from what the saved experiment holds, so that progress goes on
         from there: its trials' results, the finished ones, the clock and time to target."""
@@ -92,6 +96,8 @@ class CampaignProgress:
                 self.tracker.trial_completed(trial.trial_id, trial.last_result)
             else:  # unfinished and errored trials are resumed
                 self.tracker.trial_state(trial.trial_id, PENDING)
+        for trial_id in early_stops.read(exp_dir):
+            self.tracker.trial_stopped_early(trial_id)
         self.tracker.carry_over(previous.elapsed_seconds or 0.0,
                                 previous.time_to_target_seconds)
 

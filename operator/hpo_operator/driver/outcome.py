@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from ..campaign.experiment import INTERRUPTED
 from ..campaign.schedule import schedule_hook
 from ..campaign.spec import CampaignSpec
-from ..campaign.status import CampaignStatus, Phase, now_iso
+from ..campaign.status import CampaignStatus, Phase, Reproduction, now_iso
 from .events import CampaignProgress
+from .reproduce import reproduction
 
 
-def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str) -> CampaignStatus:
-    """The final status: published to every sink and returned."""
+def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str,
+           reproduce: Reproduction | None = None) -> CampaignStatus:
+    """The final status: published to every sink and returned. Unless a rerun resumes the
+    campaign (interrupted), no trial is left running or waiting: they ended with it."""
+    if reason != INTERRUPTED:
+        progress.tracker.settle()
     progress.base.set_condition("Complete", True, reason, message)
     progress.base.message = message
     progress.base.completion_time = now_iso()
     status = progress.status(phase)
+    if status.best_trial is not None and reproduce is not None:
+        # A copy: the best trial is also the first of the top trials, which need no record.
+        status.best_trial = status.best_trial.model_copy(update={"reproduce": reproduce})
     progress.publisher.flush(status)
     return status
 
@@ -46,8 +55,9 @@ def driver_error(progress: CampaignProgress, exc: BaseException, metric: str) ->
     return finish(progress, Phase.FAILED, "DriverError", _one_line(exc))
 
 
-def conclude(progress: CampaignProgress, spec: CampaignSpec) -> CampaignStatus:
-    """The outcome of a run that went to its end: the best trial, or why there is none."""
+def conclude(progress: CampaignProgress, spec: CampaignSpec, results: Any) -> CampaignStatus:
+    """The outcome of a run that went to its end: the best trial, or why there is none.
+    ``results`` is Tune's ResultGrid, which holds the best trial's full config."""
     errors = progress.tracker.errors()
     status = progress.status()
     if errors:
@@ -66,7 +76,8 @@ def conclude(progress: CampaignProgress, spec: CampaignSpec) -> CampaignStatus:
     progress.base.schedule = schedule_hook(spec, progress.base.experiment_path, status.best_trial)
     return finish(progress, Phase.SUCCEEDED, "CampaignFinished",
                   f"best {spec.objective.metric} {status.best_trial.metric:.6g} "
-                  f"from trial {status.best_trial.id}")
+                  f"from trial {status.best_trial.id}",
+                  reproduction(spec, status.best_trial.id, results))
 
 
 _MISSING_METRIC = "did not include the specified metric"

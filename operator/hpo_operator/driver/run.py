@@ -83,19 +83,21 @@ def _run(campaign: Campaign, exp: ExperimentDir, sinks: list[ProgressSink], addr
         progress.seed_from(exp.path, previous)
     progress.publish(Phase.RUNNING)
 
+    from ..campaign import early_stops
     from .signals import stop_signals_save_the_experiment
     from .tune_callback import reporting_to
 
     try:
         tuner = build_tuner(campaign, trainable, exp.path)
-        with reporting_to(progress), stop_signals_save_the_experiment():
-            tuner.fit()
+        with reporting_to(progress), early_stops.reporting_to(progress.trial_stopped_early), \
+                stop_signals_save_the_experiment():
+            results = tuner.fit()
     except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
         logger.debug("campaign failed", exc_info=True)
         return outcome.driver_error(progress, exc, spec.objective.metric)
     if progress.stopped_by_signal():
         return outcome.interrupted(progress)
-    return outcome.conclude(progress, spec)
+    return outcome.conclude(progress, spec, results)
 
 
 def _base_status(exp: ExperimentDir, previous: CampaignStatus | None) -> CampaignStatus:

@@ -11,6 +11,7 @@ from ..campaign.searchspace import param_space
 from ..campaign.spec import Campaign
 from ..campaign.strategies import (
     checkpoint_frequency,
+    checkpoint_score,
     checkpoints_to_keep,
     make_scheduler,
     make_searcher,
@@ -99,5 +100,5 @@ def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
                                           fail_fast=spec.runtime.fail_fast),
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
-            checkpoint_at_end=spec.checkpoint.at_end),
+            checkpoint_at_end=spec.checkpoint.at_end, **checkpoint_score(spec)),
         callbacks=[CampaignCallback()], verbose=0)

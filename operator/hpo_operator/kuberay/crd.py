@@ -17,16 +17,21 @@ from typing import Any
 import yaml
 
 from ..campaign import api
-from ..campaign.spec import CampaignSpec, Metadata
+from ..campaign.spec import CampaignSpec, Metadata, bounds
+from ..campaign.spec.units import DURATION_PATTERN
 from ..campaign.status import CampaignStatus
 
 Schema = dict[str, Any]
 
-# Fields whose accepted input is wider than their parsed Python type.
+# Fields whose accepted input is wider than their parsed Python type. Bounds on an int-or-string
+# apply to the form they concern (maximum to an integer, pattern and maxLength to a string).
 _OVERRIDES: dict[str, Schema] = {
     "spec.budget.timeLimit": {"x-kubernetes-int-or-string": True,
                               "description": "Wall-clock limit for the campaign: seconds, or a "
-                                             "duration such as '30m', '8h' or '1h30m'."},
+                                             "duration such as '30m', '8h' or '1h30m'.",
+                              "minimum": 1, "maximum": bounds.MAX_TIME_LIMIT_SECONDS,
+                              "maxLength": bounds.MAX_DURATION_TEXT,
+                              "pattern": DURATION_PATTERN},
 }
 _SCALAR_KEYS = ("type", "enum", "minimum", "maximum", "pattern", "minLength", "maxLength",
                 "minItems", "maxItems", "minProperties", "maxProperties", "format")
@@ -55,16 +60,18 @@ class _Converter:
                 return {**self.convert(branches[0], path), **doc}
             # A scalar of several types (a choice value): allowed as is, checked by the model.
             return {**doc, "x-kubernetes-preserve-unknown-fields": True}
-        if not ({"type", "properties", "const", "enum"} & node.keys()):
-            return {**doc, "x-kubernetes-preserve-unknown-fields": True}  # typed Any: free value
         out: Schema = dict(doc)
         for key in _SCALAR_KEYS:
             if key in node:
                 out[key] = node[key]
+        if not ({"type", "properties", "const", "enum"} & node.keys()):
+            # typed Any: a free value (its bounds, if any, apply to the form they concern)
+            return {**out, "x-kubernetes-preserve-unknown-fields": True}
         if "const" in node:
             out["enum"] = [node["const"]]
-        if "exclusiveMinimum" in node:  # JSON Schema 2020 number -> OpenAPI 3.0 boolean
-            out["minimum"], out["exclusiveMinimum"] = node["exclusiveMinimum"], True
+        for bound in ("Minimum", "Maximum"):  # JSON Schema 2020 number -> OpenAPI 3.0 boolean
+            if f"exclusive{bound}" in node:
+                out[bound.lower()], out[f"exclusive{bound}"] = node[f"exclusive{bound}"], True
         if node.get("type") == "array":
             out["items"] = self.convert(node.get("items", {}), path + "[]")
         if node.get("type") == "object" or "properties" in node:
@@ -75,17 +82,26 @@ class _Converter:
     def object(self, node: Schema, path: str) -> Schema:
         out: Schema = {}
         extra = node.get("additionalProperties")
+        if "patternProperties" in node:  # a map with constrained keys: the model checks them
+            [extra] = node["patternProperties"].values()
         if "properties" in node:
             out["properties"] = {k: self.convert(v, f"{path}.{k}")
                                  for k, v in node["properties"].items()}
             if node.get("required"):
                 out["required"] = list(node["required"])
-            if extra is True:  # a model that keeps unknown keys (e.g. tolerations)
+            if extra is True:  # a model that keeps unknown keys
                 out["x-kubernetes-preserve-unknown-fields"] = True
         elif isinstance(extra, dict) and extra:
             out["additionalProperties"] = self.convert(extra, path + ".*")
         else:  # a free-form map such as trainable.config
             out["x-kubernetes-preserve-unknown-fields"] = True
+        key_length = node.get("propertyNames", {}).get("maxLength")
+        # CRDs have no propertyNames, so a size() rule (cheap) bounds the keys where CEL sees
+        # the map: its values have a type (CEL ignores values without a schema).
+        if key_length is not None and out.get("additionalProperties", {}).get("type"):
+            out["x-kubernetes-validations"] = [{
+                "rule": f"self.all(k, k.size() <= {key_length})",
+                "message": f"keys have at most {key_length} characters"}]
         return out
 
     def union(self, variants: list[Schema], path: str) -> Schema:
@@ -139,8 +155,9 @@ def _cross_field_rules(properties: dict[str, Schema]) -> list[Schema]:
         rules.append({"rule": "!has(self.values) || size(self.values) > 0",
                       "message": "a choice needs at least one value"})
     if {"gracePeriod", "maxT"} <= properties.keys():
+        # gracePeriod is a number (median stopping's is in seconds by default), maxT an integer.
         rules.append({"rule": "!has(self.gracePeriod) || !has(self.maxT) || "
-                              "self.gracePeriod <= self.maxT",
+                              "double(self.gracePeriod) <= double(self.maxT)",
                       "message": "gracePeriod must not exceed maxT"})
     return rules
 

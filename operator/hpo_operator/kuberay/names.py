@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..campaign.api import API_VERSION, GROUP, KIND
+from ..campaign.spec.k8s import MANIFEST_MOUNT_PATH
 
 # KubeRay's RayJob, as the operator creates and watches it.
 RAYJOB_GROUP = "ray.io"
@@ -23,9 +24,12 @@ COMPONENT_LABEL = f"{GROUP}/component"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "hpo-operator")
 
 # Where the driver finds the manifest inside the head pod (a mounted ConfigMap key).
-MANIFEST_DIR = "/etc/hpo"
+MANIFEST_DIR = MANIFEST_MOUNT_PATH  # no storage path may collide with it (spec.Storage)
 MANIFEST_KEY = "campaign.yaml"
 PROGRESS_KEY = "status.json"
+# The key of the Ray token in the campaign's Secret: KubeRay's (authOptions.secretName).
+TOKEN_KEY = "auth_token"
+DASHBOARD_PORT = 8265  # the Ray head's dashboard and job API, which KubeRay polls
 
 
 def rayjob_name(campaign: str) -> str:
@@ -41,6 +45,34 @@ def manifest_configmap_name(campaign: str) -> str:
 
 def progress_configmap_name(campaign: str) -> str:
     return f"{campaign}-progress"
+
+
+def token_secret_name(campaign: str) -> str:
+    """The Secret holding the campaign's Ray token."""
+    return f"{campaign}-ray-token"
+
+
+def network_policy_name(campaign: str) -> str:
+    return f"{campaign}-ray"
+
+
+def driver_account_name(campaign: str) -> str:
+    """The campaign's own ServiceAccount, and the Role and RoleBinding that are all it may do."""
+    return f"{campaign}-driver"
+
+
+def children(campaign: str) -> list[tuple[str, str]]:
+    """(kind, name) of every object the operator creates for a campaign, in creation order
+    (:func:`..render.build_objects` builds them in this order): the one list that creating,
+    reading and deleting children go by."""
+    return [("ConfigMap", manifest_configmap_name(campaign)),
+            ("ConfigMap", progress_configmap_name(campaign)),
+            ("Secret", token_secret_name(campaign)),
+            ("ServiceAccount", driver_account_name(campaign)),
+            ("Role", driver_account_name(campaign)),
+            ("RoleBinding", driver_account_name(campaign)),
+            ("NetworkPolicy", network_policy_name(campaign)),
+            (RAYJOB_KIND, rayjob_name(campaign))]
 
 
 def labels(campaign: str, component: str) -> dict[str, str]:

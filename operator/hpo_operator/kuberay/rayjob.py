@@ -10,48 +10,20 @@ progress goes to a ConfigMap the operator folds into the campaign's status.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from ..campaign.spec import Campaign, ClusterResources
-from . import names
+from . import names, security
+from .defaults import RAY_VERSION, ClusterDefaults
 
-# The Ray this project runs (pyproject's ray[tune] pin, the Dockerfile's Ray image, the chart's
-# campaigns.rayVersion: a test checks that they agree).
-RAY_VERSION = "2.60.0"
+__all__ = ["RAY_VERSION", "ClusterDefaults", "build_manifest_configmap", "build_progress_configmap",
+           "build_rayjob"]
+
 GPU_RESOURCE = "nvidia.com/gpu"
 STORAGE_VOLUME = "experiment-storage"
 MANIFEST_VOLUME = "campaign-manifest"
-
-
-@dataclass(frozen=True)
-class ClusterDefaults:
-    """What the campaign spec leaves to the operator's installation (see controller.settings)."""
-
-    image: str = "ghcr.io/hpo-operator/trainer:0.1.0"
-    """Ray image with the trainer installed, for campaigns that name none."""
-    ray_version: str = RAY_VERSION
-    """Must match the Ray inside the image; KubeRay uses it to pick start flags."""
-    storage_path: str = "/var/hpo/runs"
-    """Experiment directory inside the Ray pods when spec.storage.path is not set."""
-    driver_service_account: str = "hpo-driver"
-    """Service account of the head pod: the driver writes the progress ConfigMap with it."""
-    deadline_margin_seconds: int = 900
-    """Added to spec.budget.timeLimit for activeDeadlineSeconds: cluster start-up and wind-down."""
-    backoff_limit: int = 2
-    """Driver retries. Each retry restores the Tune experiment from storage (finished trials kept)."""
-    ttl_seconds_after_finished: int = 3600
-    """How long KubeRay keeps a finished job's cluster for log inspection before deleting it."""
-    experiment_checkpoint_seconds: float | None = None
-    """Tune's experiment-state save period (TUNE_GLOBAL_CHECKPOINT_S); None keeps Tune's 'auto'.
-    A shorter period loses less progress when the driver dies."""
-    run_as_user: int | None = None
-    """With a uid, every pod of the RayJob (head, workers, the submitter) meets the 'restricted'
-    Pod Security Standard: non-root as this user, no privilege escalation, no capabilities, the
-    runtime's seccomp profile. 1000 is the trainer image's user. None leaves the pods as their
-    images make them (some distributions, OpenShift among them, set these themselves)."""
 
 
 def storage_path(campaign: Campaign, defaults: ClusterDefaults) -> str:
@@ -127,19 +99,14 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
         "backoffLimit": defaults.backoff_limit,
         "rayClusterSpec": {
             "rayVersion": defaults.ray_version,
+            # Ray token authentication (KubeRay 1.5.1 or newer reads the campaign's token from
+            # this Secret for its own calls to the dashboard, and makes no Secret of its own).
+            "authOptions": security.auth_options(campaign),
             "headGroupSpec": _head_group(campaign, defaults),
             "workerGroupSpecs": [_worker_group(campaign, defaults)] if cluster.workers else [],
         },
+        "submitterPodTemplate": _submitter(campaign, defaults),
     }
-    if defaults.run_as_user is not None:
-        # KubeRay's own submitter pod has no security context; given a template whose container
-        # has no command, it fills in the `ray job submit` command itself.
-        job_spec["submitterPodTemplate"] = {"spec": _restricted({
-            "restartPolicy": "Never",
-            "containers": [{"name": "ray-job-submitter", "image": cluster.image or defaults.image,
-                            "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
-                                          "limits": {"cpu": "1", "memory": "1Gi"}}}],
-        }, defaults)}
     if spec.budget.time_limit is not None:
         job_spec["activeDeadlineSeconds"] = (int(spec.budget.time_limit)
                                              + defaults.deadline_margin_seconds)
@@ -151,8 +118,25 @@ def build_rayjob(campaign: Campaign, defaults: ClusterDefaults,
     }
 
 
+def _submitter(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]:
+    """KubeRay's submitter pod (``ray job submit``), with the token the head requires and the
+    campaign's labels, which its NetworkPolicy lets reach the head. Given a container without a
+    command, KubeRay fills in the submit command itself."""
+    image = campaign.spec.resources.cluster.image or defaults.image
+    return {
+        "metadata": {"labels": names.labels(campaign.metadata.name, "ray-submitter")},
+        "spec": _restricted({
+            "restartPolicy": "Never", "automountServiceAccountToken": False,
+            "containers": [{"name": "ray-job-submitter", "image": image,
+                            "env": security.auth_env(campaign),
+                            "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
+                                          "limits": {"cpu": "1", "memory": "1Gi"}}}],
+        }, defaults)}
+
+
 def _driver_env(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, str]:
-    env: dict[str, str] = {}
+    # The image goes into the best trial's reproduction record (status.bestTrial.reproduce).
+    env: dict[str, str] = {"HPO_IMAGE": campaign.spec.resources.cluster.image or defaults.image}
     if defaults.experiment_checkpoint_seconds is not None:
         env["TUNE_GLOBAL_CHECKPOINT_S"] = f"{defaults.experiment_checkpoint_seconds:g}"
     return env
@@ -166,14 +150,19 @@ def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]
     resources = {"cpu": _quantity(cluster.head_cpus), "memory": cluster.head_memory}
     container = {
         "name": "ray-head", "image": cluster.image or defaults.image,
-        "ports": [{"containerPort": 6379, "name": "gcs"}, {"containerPort": 8265, "name": "dashboard"},
+        "env": security.auth_env(campaign),
+        "ports": [{"containerPort": 6379, "name": "gcs"}, {"containerPort": names.DASHBOARD_PORT,
+                                                        "name": "dashboard"},
                   {"containerPort": 10001, "name": "client"}],
         "resources": {"requests": dict(resources), "limits": dict(resources)},
         "volumeMounts": [{"name": MANIFEST_VOLUME, "mountPath": names.MANIFEST_DIR, "readOnly": True},
                          *_storage_mounts(campaign, defaults)],
     }
     pod: dict[str, Any] = {
-        "serviceAccountName": defaults.driver_service_account,
+        # The campaign's own account, whose one right is its progress ConfigMap: the driver,
+        # which runs here, publishes progress with it.
+        "serviceAccountName": names.driver_account_name(campaign.metadata.name),
+        "automountServiceAccountToken": True,
         "containers": [container],
         "volumes": [{"name": MANIFEST_VOLUME, "configMap": {
                         "name": names.manifest_configmap_name(campaign.metadata.name)}},
@@ -194,11 +183,13 @@ def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, An
         limits[GPU_RESOURCE] = str(cluster.gpus_per_worker)  # KubeRay reads num-gpus from here
     container = {
         "name": "ray-worker", "image": cluster.image or defaults.image,
+        "env": security.auth_env(campaign),
         "resources": {"requests": requests, "limits": limits},
         "volumeMounts": _storage_mounts(campaign, defaults),
     }
-    pod: dict[str, Any] = {"containers": [container], "volumes": _storage_volumes(campaign),
-                           **_placement(cluster)}
+    # Trials need no Kubernetes API: no service-account token in their pods.
+    pod: dict[str, Any] = {"automountServiceAccountToken": False, "containers": [container],
+                           "volumes": _storage_volumes(campaign), **_placement(cluster)}
     return {
         "groupName": "gpu-workers" if cluster.gpus_per_worker else "workers",
         "replicas": cluster.workers, "minReplicas": cluster.workers,
@@ -225,7 +216,8 @@ def _placement(cluster: ClusterResources) -> dict[str, Any]:
     if cluster.node_selector:
         placement["nodeSelector"] = dict(cluster.node_selector)
     if cluster.tolerations:
-        placement["tolerations"] = [t.model_dump(exclude_none=True) for t in cluster.tolerations]
+        placement["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True)
+                                    for t in cluster.tolerations]
     return placement
 
 

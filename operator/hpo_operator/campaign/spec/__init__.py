@@ -11,24 +11,29 @@ The models live in one module per idea: :mod:`.params` (the search space), :mod:
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from .. import ranking
 from ..api import API_VERSION, KIND
+from . import bounds
 from .base import SpecModel
+from .k8s import DNS_LABEL_PATTERN
 from .params import (
     ChoiceParam,
     ChoiceValue,
     FloatParam,
     HyperparameterRole,
+    InitialValues,
     IntParam,
     Param,
     infer_role,
 )
 from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
+from .stopping import Plateau, Stop, Threshold
 from .strategy import (
     AshaScheduler,
     AsyncHyperBandScheduler,
@@ -47,18 +52,27 @@ from .strategy import (
     Scheduler,
     Searcher,
     Strategy,
+    TuneScheduler,
 )
 from .units import parse_duration
+from .values import json_tree
+
+METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_./:-]*$"
+ENTRYPOINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
+PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+ParamName = Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH, pattern=PARAM_NAME_PATTERN)]
+ConfigKey = Annotated[str, Field(max_length=bounds.MAX_CONFIG_KEY_LENGTH)]
 
 __all__ = [
     "API_VERSION", "KIND", "AshaScheduler", "AsyncHyperBandScheduler", "BohbScheduler",
     "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
-    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "IntParam",
+    "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "InitialValues", "IntParam",
     "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
-    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "PopulationScheduler",
-    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Storage",
-    "Strategy", "Toleration", "Trainable", "infer_role", "parse_duration",
+    "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "Plateau", "PopulationScheduler",
+    "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
+    "Storage", "Strategy", "Threshold", "Toleration", "Trainable", "TuneScheduler", "infer_role",
+    "parse_duration",
 ]
 
 
@@ -66,7 +80,9 @@ __all__ = [
 
 
 class Objective(SpecModel):
-    metric: str = Field(min_length=1, description="Name of the metric the trainable reports.")
+    metric: str = Field(min_length=1, max_length=bounds.MAX_METRIC_LENGTH,
+                        pattern=METRIC_PATTERN,
+                        description="Name of the metric the trainable reports.")
     mode: Literal["min", "max"] = Field(description="Whether lower or higher values are better.")
     target: float | None = Field(
         default=None, description="Optional value counted as solved, for time-to-solution."
@@ -86,14 +102,19 @@ class Objective(SpecModel):
 
 
 class Budget(SpecModel):
-    trials: int = Field(default=16, ge=1, description="Trials to sample (the grid's repeats for grid).")
-    max_concurrent_trials: int | None = Field(default=None, ge=1)
+    trials: int = Field(default=16, ge=1, le=bounds.MAX_TRIALS,
+                        description="Trials to sample (the grid's repeats for grid).")
+    max_concurrent_trials: int | None = Field(default=None, ge=1, le=bounds.MAX_TRIALS)
     time_limit: float | None = Field(
-        default=None, description="Wall-clock limit for the campaign: seconds or '30m', '8h'."
+        default=None, le=bounds.MAX_TIME_LIMIT_SECONDS,
+        description="Wall-clock limit for the campaign: seconds or '30m', '8h'."
     )
     max_iterations_per_trial: int | None = Field(
-        default=None, ge=1, description="Stop every trial at this training iteration."
+        default=None, ge=1, le=bounds.MAX_ITERATIONS,
+        description="Stop every trial at this training iteration."
     )
+    stop: Stop = Field(default_factory=Stop, description="Stop criteria beside the iteration "
+                       "cap: metric thresholds and plateaus per trial, the campaign's target.")
 
     @field_validator("time_limit", mode="before")
     @classmethod
@@ -103,20 +124,39 @@ class Budget(SpecModel):
 
 class Trainable(SpecModel):
     entrypoint: str = Field(
-        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        pattern=ENTRYPOINT_PATTERN, max_length=bounds.MAX_ENTRYPOINT_LENGTH,
         description="module:attribute of a Ray Tune function or class trainable.",
     )
-    config: dict[str, Any] = Field(default_factory=dict, description="Fixed values for every trial.")
+    config: dict[ConfigKey, Any] = Field(default_factory=dict, max_length=bounds.MAX_CONFIG_KEYS,
+                                         description="Fixed values for every trial.")
+
+    @field_validator("config")
+    @classmethod
+    def _json(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return json_tree(config)
 
 
 class Checkpoint(SpecModel):
     """The guide: checkpoint as little as the strategy allows."""
 
     frequency: int = Field(
-        default=0, ge=0, description="Iterations between checkpoints; 0 = only when the scheduler needs them."
+        default=0, ge=0, le=bounds.MAX_ITERATIONS,
+        description="Iterations between checkpoints; 0 = only when the scheduler needs them."
     )
     at_end: bool = False
-    keep: int = Field(default=1, ge=1)
+    keep: int = Field(default=1, ge=1, le=100)
+    score_attribute: str | None = Field(
+        default=None, max_length=bounds.MAX_METRIC_LENGTH,
+        description="Rank checkpoints by this reported metric (Ray Tune's "
+        "checkpoint_score_attribute): keep the best, not the latest.")
+    score_order: Literal["min", "max"] | None = Field(
+        default=None, description="Whether a lower or higher scoreAttribute is better; default: "
+        "the objective's mode when scoreAttribute is the objective's metric, else max (Ray's).")
+
+    def resolved_score_order(self, objective: Objective) -> str:
+        if self.score_order is not None:
+            return self.score_order
+        return objective.mode if self.score_attribute == objective.metric else "max"
 
 
 class Runtime(SpecModel):
@@ -124,12 +164,13 @@ class Runtime(SpecModel):
     reuse_actors: bool | None = Field(
         default=None, description="Reuse trial actors; default: when the trainable has reset_config."
     )
-    max_trial_retries: int = Field(default=0, ge=0, description="Retries of a failed trial.")
+    max_trial_retries: int = Field(default=0, ge=0, le=100,
+                                   description="Retries of a failed trial.")
 
 
 class CampaignSpec(SpecModel):
     objective: Objective
-    search_space: dict[str, Param] = Field(min_length=1)
+    search_space: dict[ParamName, Param] = Field(min_length=1, max_length=bounds.MAX_PARAMETERS)
     strategy: Strategy = Field(default_factory=Strategy)
     budget: Budget = Field(default_factory=Budget)
     trainable: Trainable
@@ -138,28 +179,49 @@ class CampaignSpec(SpecModel):
     runtime: Runtime = Field(default_factory=Runtime)
     storage: Storage = Field(default_factory=Storage)
 
-    @field_validator("search_space")
-    @classmethod
-    def _names(cls, space: dict[str, Param]) -> dict[str, Param]:
-        for name in space:
-            if not re.match(r"^[A-Za-z_][\w.-]*$", name):
-                raise ValueError(f"hyperparameter name {name!r} must be an identifier")
-        return space
+    @model_validator(mode="after")
+    def _fits_a_configmap(self) -> CampaignSpec:
+        size = len(json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True)))
+        if size > bounds.MAX_SPEC_BYTES:
+            raise ValueError(f"is {size // 1024} KiB as JSON, more than the "
+                             f"{bounds.MAX_SPEC_BYTES // 1024} KiB a spec may take (it travels "
+                             "to the Ray head in a ConfigMap)")
+        return self
 
 
 class Metadata(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """The manifest's metadata: name and namespace, and the other fields of Kubernetes'
+    ObjectMeta (accepted, not used: a manifest exported from a cluster has them). Anything else
+    is an error, as everywhere in the manifest."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              strict=True)
     # KubeRay's rule for a RayJob name (a DNS-1035 label of at most 47 characters, room for the
     # suffixes of its RayCluster and pods), less the "-tune" the RayJob adds.
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=42)
-    namespace: str = "default"
+    namespace: str = Field(default="default", pattern=DNS_LABEL_PATTERN,
+                           max_length=bounds.MAX_DNS_LABEL)
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    uid: str | None = None
+    generate_name: Any = None
+    resource_version: Any = None
+    generation: Any = None
+    creation_timestamp: Any = None
+    deletion_timestamp: Any = None
+    deletion_grace_period_seconds: Any = None
+    finalizers: Any = None
+    owner_references: Any = None
+    managed_fields: Any = None
+    self_link: Any = None
 
 
 class Campaign(BaseModel):
-    """A whole HPOCampaign manifest."""
+    """A whole HPOCampaign manifest (with the status, if it was exported from a cluster)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", strict=True)
     api_version: Literal[API_VERSION] = Field(alias="apiVersion")  # type: ignore[valid-type]
     kind: Literal[KIND]  # type: ignore[valid-type]
     metadata: Metadata
     spec: CampaignSpec
+    status: Any = None

@@ -7,9 +7,37 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from ..shown import quote
+from . import bounds
 from .base import SpecModel
+from .values import ScalarValue
 
 HyperparameterRole = Literal["algorithm", "model"]
+ChoiceValue = ScalarValue  # a string, number or boolean, bounded in size
+
+
+class InitialValues(SpecModel):
+    """PBT/PB2: where a hyperparameter's starting values are drawn, inside its mutation range."""
+
+    min: float | None = None
+    max: float | None = None
+    log: bool | None = Field(default=None, description="Default: the parameter's own.")
+    values: list[ChoiceValue] | None = Field(
+        default=None, max_length=bounds.MAX_CHOICES,
+        description="Starting values to draw from, instead of a min..max range.")
+
+    @model_validator(mode="after")
+    def _range_or_values(self) -> InitialValues:
+        ranged = self.min is not None or self.max is not None
+        if self.values is not None and (ranged or self.log is not None):
+            raise ValueError("give either values or a min..max range, not both")
+        if self.values is not None and not self.values:
+            raise ValueError("values needs at least one value")
+        if self.values is None and (self.min is None or self.max is None):
+            raise ValueError("give values, or both min and max")
+        if self.values is None:
+            _check_numeric_range(self.min, self.max, bool(self.log))  # type: ignore[arg-type]
+        return self
 
 
 class _Param(SpecModel):
@@ -20,12 +48,23 @@ class _Param(SpecModel):
             "Inferred from the name when absent; PBT may mutate algorithm hyperparameters only."
         ),
     )
+    mutate: bool = Field(
+        default=True,
+        description="PBT/PB2: whether explore changes this hyperparameter; false keeps the value "
+        "a trial starts with (an exploit still copies the better trial's value with its weights).")
+    initial: InitialValues | None = Field(
+        default=None,
+        description="PBT/PB2: where starting values are drawn (default: the whole range, which "
+        "stays the range that explore moves the value in).")
+
+
+_MAGNITUDE = bounds.MAX_PARAMETER_MAGNITUDE
 
 
 class FloatParam(_Param):
     type: Literal["float"]
-    min: float
-    max: float
+    min: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
+    max: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
 
     @model_validator(mode="after")
@@ -36,8 +75,8 @@ class FloatParam(_Param):
 
 class IntParam(_Param):
     type: Literal["int"]
-    min: int
-    max: int
+    min: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
+    max: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
 
     @model_validator(mode="after")
@@ -46,12 +85,11 @@ class IntParam(_Param):
         return self
 
 
-ChoiceValue = Union[bool, int, float, str]
 
 
 class ChoiceParam(_Param):
     type: Literal["choice"]
-    values: list[ChoiceValue]
+    values: list[ChoiceValue] = Field(max_length=bounds.MAX_CHOICES)
 
     @field_validator("values")
     @classmethod
@@ -61,7 +99,7 @@ class ChoiceParam(_Param):
         seen: list[ChoiceValue] = []
         for v in values:
             if v in seen:
-                raise ValueError(f"duplicate value {v!r}")
+                raise ValueError(f"duplicate value {quote(v)}")
             seen.append(v)
         return values
 

@@ -1,0 +1,110 @@
+"""The control plane at scale: `hpo run` against plain Ray Tune at 10,000 trials, side by side.
+
+The same campaign as the overhead benchmark (the `workloads:Trivial` trainable, ASHA with maxT 9,
+2 concurrent trials), run alternately through `hpo run` and through `plain_tune.py`, in pairs.
+Reported: each pair's wall-time ratio and their median (the figure to quote: run times on a
+shared machine come in two modes, and a ratio within one pair sees the same mode on both sides),
+the extra cost per trial, the peak resident memory of the driver process and of its whole process
+tree (Ray's daemons and workers included), the status file's size and the experiment directory's.
+
+    python benchmarks/scale.py                   # 10,000 trials, 2 pairs (about 50 min on 2 cores)
+    python benchmarks/scale.py --trials 2000     # a shorter look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+from hpo_cli import HERE
+from overhead import campaign
+
+SAMPLE_S = 0.5
+
+
+def measured(cmd: list[str], cwd: Path) -> dict[str, float]:
+    """Wall seconds and peak RSS (MB) of ``cmd``'s own process and of its process tree."""
+    env = {**os.environ, "RAY_AIR_NEW_OUTPUT": "0",
+           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    root = psutil.Process(proc.pid)
+    peak_driver = peak_tree = 0.0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            rss = [p.memory_info().rss for p in tree if p.is_running()]
+        except psutil.Error:  # a process ended between listing and reading it
+            continue
+        peak_driver = max(peak_driver, rss[0] / 2**20)
+        peak_tree = max(peak_tree, sum(rss) / 2**20)
+        time.sleep(SAMPLE_S)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr.read()[-3000:]}")
+    return {"wall_s": round(wall, 2), "driver_peak_mb": round(peak_driver, 1),
+            "tree_peak_mb": round(peak_tree, 1)}
+
+
+def dir_mb(path: Path) -> float:
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def one_pair(i: int, trials: int, max_t: int, concurrency: int, work: Path) -> dict:
+    doc = campaign(f"scale-{i}", trials, max_t, concurrency, "workloads:Trivial")
+    manifest = work / f"scale-{i}.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    status_file = work / f"scale-{i}.status.json"
+    ours = measured([sys.executable, "-m", "hpo_operator", "run", str(manifest), "--quiet",
+                     "--storage", str(work / "runs"), "--status-file", str(status_file)], work)
+    status = json.loads(status_file.read_text())
+    if status["phase"] != "Succeeded" or status["trials"]["total"] != trials:
+        raise SystemExit(f"hpo run did not finish its {trials} trials: {status.get('message')}")
+    ours.update(status_kb=round(status_file.stat().st_size / 1024, 1),
+                experiment_mb=dir_mb(work / "runs" / f"scale-{i}"))
+    plain = measured([sys.executable, str(HERE / "plain_tune.py"), str(trials), str(max_t),
+                      str(concurrency), str(work / f"plain-{i}")], work)
+    plain.update(experiment_mb=dir_mb(work / f"plain-{i}"))
+    return {"hpo_run": ours, "plain_tune": plain,
+            "ratio": round(ours["wall_s"] / plain["wall_s"], 4),
+            "extra_ms_per_trial": round((ours["wall_s"] - plain["wall_s"]) / trials * 1000, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "scale.json")
+    args = parser.parse_args()
+    max_t, concurrency = 9, 2
+    pairs = []
+    with tempfile.TemporaryDirectory(prefix="hpo-scale-") as tmp:
+        for i in range(args.pairs):
+            pairs.append(one_pair(i, args.trials, max_t, concurrency, Path(tmp)))
+            print(json.dumps(pairs[-1]), flush=True)
+    ratios = [p["ratio"] for p in pairs]
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+               "trials": args.trials, "max_t": max_t, "concurrency": concurrency,
+               "pairs": pairs, "median_pairwise_ratio": statistics.median(ratios),
+               "median_extra_ms_per_trial": statistics.median(p["extra_ms_per_trial"]
+                                                              for p in pairs)}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{args.trials} trials, {args.pairs} pairs: hpo run / plain Ray Tune, median of pairwise "
+          f"ratios {results['median_pairwise_ratio']:.3f} ({', '.join(map(str, ratios))}); "
+          f"{results['median_extra_ms_per_trial']:+.2f} ms per trial; written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
