@@ -24,6 +24,7 @@ import pytest
 
 from tests.operator.conftest import campaign_doc
 from tests.operator.test_e2e_emulator import apply, events, jsonpath, phase_is
+from tests.support.campaigns import replace
 from tests.support.cluster import EmulatedCluster
 from tests.support.containers import Network
 from tests.support.kuberay_pods import ContainerPods
@@ -107,6 +108,15 @@ def _logs(standin: KubeRayStandIn) -> str:
                      for p in sorted(standin.workdir.glob("*.driver-*.log")))
 
 
+def not_ended(cluster: EmulatedCluster) -> bool:
+    """False while the campaign runs; an early end stops the wait at once, saying how."""
+    phase = phase_is(cluster, "cgcnn", "Succeeded", "Failed")
+    if phase:
+        raise AssertionError(f"the campaign ended {phase} before the head could be killed: "
+                             f"{jsonpath(cluster, 'cgcnn', '.status.message')}")
+    return False
+
+
 @contextmanager
 def explained(cluster: EmulatedCluster, standin: KubeRayStandIn,
               pods: ContainerPods) -> Iterator[None]:
@@ -131,11 +141,11 @@ def run(cluster: EmulatedCluster, operator: OperatorContainer, standin: KubeRayS
         pods: ContainerPods) -> Iterator[Run]:
     apply(cluster, campaign_doc(
         "cgcnn", objective={"metric": "val_mae", "mode": "min"},
-        searchSpace={"lr": {"type": "float", "min": 1e-3, "max": 3e-2, "log": True}},
+        searchSpace=replace({"lr": {"type": "float", "min": 1e-3, "max": 3e-2, "log": True}}),
+        strategy={"scheduler": {"type": "fifo"}, "searcher": {"type": "random", "seed": 0}},
         budget={"trials": TRIALS, "maxConcurrentTrials": 2, "maxIterationsPerTrial": 4},
-        trainable={"entrypoint": "hpo_trainer.cgcnn:CGCNNTrainable",
-                   "config": {"dataset": "emt-adsorption-tiny", "seed": 0, "epochs_per_step": 5,
-                              **SMALL}},
+        trainable=replace({"entrypoint": "hpo_trainer.cgcnn:CGCNNTrainable", "config": {
+            "dataset": "emt-adsorption-tiny", "seed": 0, "epochs_per_step": 5, **SMALL}}),
         resources={"perTrial": {"cpu": 1}, "cluster": {
             "workers": 2, "cpusPerWorker": 1, "memoryPerWorker": "2Gi",
             "headCpus": 1, "headMemory": "2Gi"}},
@@ -143,7 +153,7 @@ def run(cluster: EmulatedCluster, operator: OperatorContainer, standin: KubeRayS
     experiment = pods.storage / "default/hpo-runs/default/cgcnn"
     with explained(cluster, standin, pods):
         wait_until(lambda: phase_is(cluster, "cgcnn", "Running"), 600, message="phase Running")
-        wait_until(lambda: len(terminated_trials(experiment)) >= 2, 600,
+        wait_until(lambda: len(terminated_trials(experiment)) >= 2 or not_ended(cluster), 600,
                    message="two finished trials in the saved experiment state")
         finished = {t: rows for t, rows in results(experiment).items()
                     if t in terminated_trials(experiment)}
