@@ -90,18 +90,6 @@ def test_a_resumed_run_still_knows_which_trials_the_scheduler_stopped(local_ray,
     assert (again.status().trials.completed, again.status().trials.stopped) == (1, 1)
 
 
-def test_hyperband_counts_the_losers_of_its_halvings_as_stopped(local_ray, tmp_path):
-    """maxT 2, reductionFactor 2: trials 1-2 form a bracket that runs to maxT, trials 3-4 one
-    that halves at iteration 1 and drops the worse (x = 0.9); no cap, so both are full."""
-    hyperband = {"type": "hyperband", "maxT": 2, "reductionFactor": 2}
-    points = [{"x": 0.3}, {"x": 0.35}, {"x": 0.4}, {"x": 0.9}]
-    status = run("hyperband-counts", shaped(points, hyperband, {}), tmp_path)
-    assert status.phase is Phase.SUCCEEDED, status.message
-    assert (status.trials.total, status.trials.completed, status.trials.stopped) == (4, 3, 1)
-    assert iterations_by_x(status) == {0.3: 2, 0.35: 2, 0.4: 2, 0.9: 1}
-    assert_settled(status)
-
-
 def test_stop_criteria_end_trials_that_count_as_completed(local_ray, tmp_path):
     """A threshold (loss <= 0.26: x = 0.3 at iteration 4), a plateau (flat from iteration 3:
     three equal results at iteration 5) and the iteration cap (8) each end one trial."""
