@@ -24,12 +24,13 @@ BIN = Path(sys.executable).parent
 
 
 class EmulatedCluster:
-    """The emulator process plus a kubeconfig pointing at it."""
+    """The emulator process plus a kubeconfig pointing at it. ``host``: the address it listens
+    on, loopback unless containers must reach it (this machine's address on their network)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, host: str = "127.0.0.1") -> None:
         self.workdir = workdir
-        self.port = free_port()
-        self.server = f"http://127.0.0.1:{self.port}"
+        self.port = free_port(host)
+        self.server = f"http://{host}:{self.port}"
         self.kubeconfig = workdir / "kubeconfig"
         self.kubeconfig.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": "emulator",
@@ -40,7 +41,7 @@ class EmulatedCluster:
                                                           "namespace": "default"}}]}))
         self.log = open(workdir / "emulator.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "tests/support/kube_emulator.py"), str(self.port)],
+            [sys.executable, str(REPO / "tests/support/kube_emulator.py"), str(self.port), host],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self._ready, 20, message="the Kubernetes emulator to listen")
 

@@ -7,8 +7,9 @@ objects, serves list/get/create/patch/delete/watch, honours finalizers and the s
 and registers a custom resource (its storage version) when its CRD is created, which is what the
 operator's tests need. A failed JSON-patch precondition answers 422, as on a real server.
 
-Run: ``python tests/support/kube_emulator.py PORT``; it prints one line when it listens, and stops
-on SIGTERM or SIGINT.
+Run: ``python tests/support/kube_emulator.py PORT [HOST]`` (HOST: 127.0.0.1, or this machine's
+address on a container network); it prints one line when it listens, and stops on SIGTERM or
+SIGINT.
 """
 
 from __future__ import annotations
@@ -177,8 +178,8 @@ def _declare_builtins(k8s: Emulator) -> None:
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}
 
 
-async def serve(port: int) -> None:
-    async with Emulator() as k8s, kmock.Server(k8s, host="127.0.0.1", port=port) as server:
+async def serve(port: int, host: str = "127.0.0.1") -> None:
+    async with Emulator() as k8s, kmock.Server(k8s, host=host, port=port) as server:
         _declare_builtins(k8s)
         print(f"kube emulator listening on {server.url}", flush=True)
         stop = asyncio.Event()
@@ -189,4 +190,4 @@ async def serve(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1])))
+    asyncio.run(serve(int(sys.argv[1]), *sys.argv[2:3]))

@@ -9,6 +9,10 @@ and the runtime env's variables set), retries it up to
 ``backoffLimit`` times, and writes ``status.jobDeploymentStatus``/``jobStatus`` as KubeRay would.
 Storage outlives a driver attempt, as a PersistentVolumeClaim does. Deleting the RayJob kills its
 driver, as deleting the owned RayCluster would.
+
+Given ``pods`` (a :class:`tests.support.kuberay_pods.ContainerPods`), it runs each attempt in
+containers instead: a new RayCluster of head and worker containers built from the RayJob's pod
+templates, the entrypoint run unchanged in the head container (see kuberay_pods).
 """
 
 from __future__ import annotations
@@ -22,18 +26,22 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import yaml
+
+if TYPE_CHECKING:
+    from tests.support.kuberay_pods import ContainerPods
 
 RAYJOBS = "/apis/ray.io/v1/rayjobs"
 
 
 class KubeRayStandIn:
-    def __init__(self, server: str, kubeconfig: Path, workdir: Path, pythonpath: str) -> None:
+    def __init__(self, server: str, kubeconfig: Path, workdir: Path, pythonpath: str,
+                 pods: ContainerPods | None = None) -> None:
         self.server, self.kubeconfig, self.workdir = server, kubeconfig, workdir
-        self.pythonpath = pythonpath
+        self.pythonpath, self.pods = pythonpath, pods
         self.drivers: dict[str, subprocess.Popen[bytes]] = {}
         self.driver_uids: dict[str, str] = {}  # which RayJob object (by uid) a driver belongs to
         self.attempts: dict[str, int] = {}
@@ -49,11 +57,15 @@ class KubeRayStandIn:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-        for key in list(self.drivers):
+        for key in list(self.drivers) + list(self.pods.clusters if self.pods else []):
             self.kill_driver(key)
 
     def kill_driver(self, key: str) -> None:
-        """SIGKILL the driver's whole process group (driver + its local Ray), like a lost pod."""
+        """SIGKILL the driver's whole process group (driver + its local Ray), like a lost pod;
+        in containers, remove the RayCluster's containers."""
+        if self.pods is not None:
+            self.pods.delete(key)
+            return
         proc = self.drivers.get(key)
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -81,18 +93,13 @@ class KubeRayStandIn:
     def _run(self, job: dict[str, Any], key: str) -> None:
         spec, uid = job["spec"], job["metadata"]["uid"]
         self._patch(key, {"jobDeploymentStatus": "Initializing", "jobStatus": ""})
-        command, env = self._command(job, key)
         retries = int(spec.get("backoffLimit", 0))
         for attempt in range(retries + 1):
             self.attempts[key] = attempt + 1
             self._patch(key, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING",
                               "failed": attempt, "startTime": _now()})
-            log = open(self.workdir / f"{key.replace('/', '_')}.driver-{attempt}.log", "wb")
-            proc = subprocess.Popen(command, env=env, cwd=self.workdir, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-            self.drivers[key], self.driver_uids[key] = proc, uid
-            code = proc.wait()
-            log.close()
+            self.driver_uids[key] = uid
+            code = self._attempt(job, key, attempt)
             if code == 0:
                 self._patch(key, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED",
                                   "succeeded": 1, "endTime": _now()})
@@ -105,6 +112,21 @@ class KubeRayStandIn:
         self._patch(key, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED",
                           "reason": "AppFailed", "endTime": _now(),
                           "message": f"driver exited with code {code} after {retries + 1} attempts"})
+
+    def driver_log(self, key: str, attempt: int) -> Path:
+        return self.workdir / f"{key.replace('/', '_')}.driver-{attempt}.log"
+
+    def _attempt(self, job: dict[str, Any], key: str, attempt: int) -> int:
+        """One driver run, to its exit code: on a new RayCluster of containers, or locally."""
+        if self.pods is not None:
+            return self.pods.run_attempt(job, key, self.driver_log(key, attempt),
+                                         self._container_env)
+        command, env = self._command(job, key)
+        with open(self.driver_log(key, attempt), "wb") as log:
+            proc = subprocess.Popen(command, env=env, cwd=self.workdir, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            self.drivers[key] = proc
+            return proc.wait()
 
     def _command(self, job: dict[str, Any], key: str) -> tuple[list[str], dict[str, str]]:
         """The entrypoint with this machine's paths, and the environment the driver would get."""

@@ -8,10 +8,10 @@ import subprocess
 from typing import Any
 
 
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` (the loopback interface unless told) that nothing listens on now."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 

@@ -12,6 +12,7 @@ from ..campaign.experiment import interrupted
 from ..campaign.progress import ConsoleSink, JsonFileSink, ProgressSink
 from ..campaign.status import CampaignStatus, Phase
 from . import CAMPAIGN_FAILED, INVALID_MANIFEST, OK, load_or_report, trial_summary
+from .home import ensure_writable_home
 
 DEFAULT_STORAGE = "runs"
 INTERRUPTED_EXIT = 130  # as a shell reports a process ended by SIGINT
@@ -68,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         # The embedded cluster keeps Ray's default, token authentication; choosing it before Ray
         # reads its configuration spares every run Ray's notice that it was chosen.
         os.environ.setdefault("RAY_AUTH_MODE", "token")
+    unwritable = os.environ.get("HOME") or "(unset)"
+    if (home := ensure_writable_home()) is not None:
+        print(f"hpo run: HOME {unwritable} is not writable; using {home} for Ray's session "
+              "token and the data set cache", file=sys.stderr)
     from ..driver.run import run_campaign  # imports Ray: only once valid
 
     sinks: list[ProgressSink] = [] if args.quiet else [ConsoleSink()]
