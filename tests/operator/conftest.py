@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 import yaml
+from hpo_operator import kube
+from kubernetes import client, config
 
 from tests.support import REPO
 from tests.support.campaigns import campaign
@@ -71,6 +74,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluste
         yield emulated
     finally:
         emulated.close()
+
+
+@pytest.fixture
+def api(cluster: EmulatedCluster, monkeypatch: pytest.MonkeyPatch) -> client.ApiClient:
+    """The operator's client (:mod:`hpo_operator.kube`) talking to the emulator, Events muted."""
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(cluster.kubeconfig),
+                            client_configuration=configuration)
+    api_client = client.ApiClient(configuration)
+    monkeypatch.setattr(kube, "_api", lambda: api_client)
+    monkeypatch.setattr(kopf, "event", lambda *_, **__: None)
+    return api_client
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from hpo_operator.controller import campaigns
 from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
-from kubernetes import client, config
+from kubernetes import client
 
 from tests.support.cluster import EmulatedCluster
 
@@ -25,17 +25,6 @@ from .conftest import campaign_doc
 NS = "default"
 LOG = logging.getLogger("test")
 pytestmark = pytest.mark.k8s
-
-
-@pytest.fixture
-def api(cluster: EmulatedCluster, monkeypatch: pytest.MonkeyPatch) -> client.ApiClient:
-    configuration = client.Configuration()
-    config.load_kube_config(config_file=str(cluster.kubeconfig),
-                            client_configuration=configuration)
-    api_client = client.ApiClient(configuration)
-    monkeypatch.setattr(kube, "_api", lambda: api_client)
-    monkeypatch.setattr(kopf, "event", lambda *_, **__: None)
-    return api_client
 
 
 def applied(cluster: EmulatedCluster, name: str) -> dict[str, Any]:

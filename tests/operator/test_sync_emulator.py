@@ -8,7 +8,6 @@ import json
 import logging
 from typing import Any
 
-import kopf
 import pytest
 import yaml
 from hpo_operator import kube
@@ -18,7 +17,7 @@ from hpo_operator.controller.metrics import Metrics
 from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.driver.configmap_sink import ConfigMapSink
 from hpo_operator.kuberay import names
-from kubernetes import client, config
+from kubernetes import client
 
 from tests.support.cluster import EmulatedCluster
 
@@ -26,17 +25,6 @@ from .conftest import campaign_doc
 
 NS, NAME = "default", "garbled"
 pytestmark = pytest.mark.k8s
-
-
-@pytest.fixture
-def api(cluster: EmulatedCluster, monkeypatch: pytest.MonkeyPatch) -> client.ApiClient:
-    configuration = client.Configuration()
-    config.load_kube_config(config_file=str(cluster.kubeconfig),
-                            client_configuration=configuration)
-    api_client = client.ApiClient(configuration)
-    monkeypatch.setattr(kube, "_api", lambda: api_client)
-    monkeypatch.setattr(kopf, "event", lambda *_, **__: None)
-    return api_client
 
 
 def sync() -> dict[str, Any]:
