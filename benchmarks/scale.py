@@ -9,6 +9,10 @@ tree (Ray's daemons and workers included), the status file's size and the experi
 
     python benchmarks/scale.py                   # 10,000 trials, 2 pairs (about 50 min on 2 cores)
     python benchmarks/scale.py --trials 2000     # a shorter look
+    python benchmarks/scale.py --trials 2000 --knobs token,callback   # where the difference goes
+
+``--knobs`` compares plain Ray Tune with plain Ray Tune plus one of the things `hpo run` does
+differently (see ``plain_tune.py``), one knob at a time, in pairs as above.
 """
 
 from __future__ import annotations
@@ -81,12 +85,39 @@ def one_pair(i: int, trials: int, max_t: int, concurrency: int, work: Path) -> d
             "extra_ms_per_trial": round((ours["wall_s"] - plain["wall_s"]) / trials * 1000, 2)}
 
 
+def knob_pair(knob: str, i: int, trials: int, max_t: int, concurrency: int, work: Path) -> dict:
+    """Plain Ray Tune without and with one of `hpo run`'s differences."""
+    base = [sys.executable, str(HERE / "plain_tune.py"), str(trials), str(max_t), str(concurrency)]
+    plain = measured([*base, str(work / f"plain-{knob}-{i}")], work)
+    with_knob = measured([*base, str(work / f"knob-{knob}-{i}"), knob], work)
+    return {"knob": knob, "plain_s": plain["wall_s"], "with_knob_s": with_knob["wall_s"],
+            "ratio": round(with_knob["wall_s"] / plain["wall_s"], 4),
+            "extra_ms_per_trial": round((with_knob["wall_s"] - plain["wall_s"]) / trials * 1000,
+                                        2)}
+
+
+def compare_knobs(knobs: list[str], trials: int, pairs: int, work: Path) -> None:
+    for knob in knobs:
+        runs = [knob_pair(knob, i, trials, 9, 2, work) for i in range(pairs)]
+        for run in runs:
+            print(json.dumps(run), flush=True)
+        print(f"{knob}: median ratio {statistics.median(r['ratio'] for r in runs):.3f}, "
+              f"{statistics.median(r['extra_ms_per_trial'] for r in runs):+.2f} ms per trial",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--output", type=Path, default=HERE / "results" / "scale.json")
+    parser.add_argument("--knobs", type=lambda s: s.split(","), default=None,
+                        help="compare plain Ray Tune with each of these knobs of plain_tune.py")
     args = parser.parse_args()
+    if args.knobs:
+        with tempfile.TemporaryDirectory(prefix="hpo-knobs-") as tmp:
+            compare_knobs(args.knobs, args.trials, args.pairs, Path(tmp))
+        return
     max_t, concurrency = 9, 2
     pairs = []
     with tempfile.TemporaryDirectory(prefix="hpo-scale-") as tmp:
