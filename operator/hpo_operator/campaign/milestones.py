@@ -58,7 +58,7 @@ def _asha(grace: int, max_t: int, eta: float) -> tuple[float, ...]:
 
 
 def _hyperband(max_t: int, eta: float) -> tuple[float, ...]:
-    brackets = int(round(math.log(max_t) / math.log(eta))) + 1  # Ray's s_max_1
+    brackets = round(math.log(max_t) / math.log(eta)) + 1  # Ray's s_max_1
     points: set[float] = set()
     for s in range(min(brackets, _MAX_POINTS)):
         r = int(max_t * eta ** -s)

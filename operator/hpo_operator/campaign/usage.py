@@ -12,8 +12,8 @@ a HyperBand pause) keeps counting what it runs again: that was spent too.
 currency: for each trial the scheduler stopped early, what it would have cost to go on to the
 scheduler's horizon at its own pace so far, i.e. its mean time per unit of progress times the
 progress it had left: ``seconds / progress * (horizon - progress)``. The horizon is ``maxT`` in
-the scheduler's ``timeAttr`` (capped by ``budget.maxIterationsPerTrial`` when both count
-iterations), or the iteration cap for median stopping; without one nothing is estimated.
+the scheduler's ``timeAttr``, or ``budget.maxIterationsPerTrial`` for median stopping; without
+one nothing is estimated.
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ def horizon(spec: CampaignSpec) -> tuple[str, float] | None:
     """Where a trial the scheduler stopped would have ended: (result key, value), or None."""
     s, cap = spec.strategy.scheduler, spec.budget.max_iterations_per_trial
     if isinstance(s, (AshaScheduler, HyperBandScheduler)):
-        if s.time_attr == TRAINING_ITERATION and cap is not None:
-            return TRAINING_ITERATION, float(min(s.max_t, cap))
-        return s.time_attr, float(s.max_t)
+        return s.time_attr, float(s.max_t)  # within the iteration cap (scheduler_rules)
     if isinstance(s, MedianStoppingScheduler) and cap is not None:
         return TRAINING_ITERATION, float(cap)
     return None

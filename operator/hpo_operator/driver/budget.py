@@ -16,8 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchAlgorithm, Searcher
-from ray.tune.search import SearchGenerator
+from ray.tune.search import (
+    BasicVariantGenerator,
+    ConcurrencyLimiter,
+    SearchAlgorithm,
+    Searcher,
+    SearchGenerator,
+)
 from ray.tune.stopper import Stopper
 
 from ..campaign.budget import BudgetKeeper
