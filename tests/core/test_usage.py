@@ -86,11 +86,12 @@ def test_the_horizon_of_savings_is_max_t_or_the_iteration_cap():
 
 def test_either_budget_spends_the_campaign():
     ledger = UsageLedger(cpu=4, gpu=1)
-    budget = spec(budget={"gpuHours": 1.0, "cpuHours": 2.0}).budget
+    gpus = {"perTrial": {"gpu": 1}}
+    budget = spec(budget={"gpuHours": 1.0, "cpuHours": 2.0}, resources=gpus).budget
     ledger.result("a", result(1, 1700.0))
     assert ledger.spent(budget) is None
     assert ledger.spent(budget, extra_seconds=100.0).startswith("cpuHours")  # 2.0 of 2
-    gpu_only = spec(budget={"gpuHours": 0.5}).budget
+    gpu_only = spec(budget={"gpuHours": 0.5}, resources=gpus).budget
     assert ledger.spent(gpu_only, extra_seconds=100.0).startswith("gpuHours")
 
 
@@ -101,6 +102,12 @@ def test_either_budget_spends_the_campaign():
 def test_budget_hours_are_bounded_positive_numbers(value):
     found = problems(campaign(budget={"gpuHours": value}))
     assert "spec.budget.gpuHours" in found
+
+
+def test_a_gpu_budget_for_trials_without_gpus_is_refused():
+    found = problems(campaign(budget={"gpuHours": 2}))
+    assert "never spent" in found["spec.budget.gpuHours"]
+    assert parsed(budget={"gpuHours": 2}, resources={"perTrial": {"gpu": 0.5}})
 
 
 def test_on_exhausted_takes_finish_rung_by_default_and_nothing_unknown():
