@@ -3,10 +3,8 @@ cpuHours are spent, and its running trial ends as ``onExhausted`` says.
 
 The trainable reports a fixed running time per iteration (MeteredCurve, 0.05 s), so what the
 campaign spends is exact whatever the machine's load: one trial at a time with one CPU spends
-0.05 CPU-seconds per iteration, and the budget of 12.5 iterations is spent by the 13th. The
-warm-start points fix what ASHA (rungs 2, 4, 8) does: the first trial (x = 0.3, the optimum) runs
-its 8 iterations, the second (x = 0.9) is stopped at rung 2, the third (x = 0.3 again) passes
-rung 2 and spends the budget at its 3rd iteration, on its way to rung 4.
+0.05 CPU-seconds per iteration, and the budget of 12.5 iterations is spent by the 13th
+(tests.support.campaigns.on_metered_budget says what ASHA does until then).
 """
 
 from __future__ import annotations
@@ -23,30 +21,17 @@ from hpo_operator.campaign.status import Phase
 from hpo_operator.campaign.usage import BUDGET_EXHAUSTED
 from hpo_operator.driver.run import run_campaign
 
-from tests.support.campaigns import campaign
+from tests.support.campaigns import METERED_STEP, campaign, on_metered_budget
 
 pytestmark = pytest.mark.slow
 
-STEP = 0.05  # CPU-seconds per iteration: one CPU, MeteredCurve's reported time
+STEP = METERED_STEP
 TRIALS = 12
-BUDGET_ITERATIONS = 12.5
-FIRST = [{"x": 0.3}, {"x": 0.9}, {"x": 0.3}]
-
-
-def budgeted(on_exhausted: str) -> dict:
-    return campaign(
-        "budgeted",
-        strategy={"scheduler": {"type": "asha", "maxT": 8, "gracePeriod": 2, "reductionFactor": 2},
-                  "searcher": {"type": "random", "seed": 3, "pointsToEvaluate": FIRST}},
-        budget={"trials": TRIALS, "maxConcurrentTrials": 1,
-                "cpuHours": BUDGET_ITERATIONS * STEP / 3600, "onExhausted": on_exhausted},
-        trainable={"entrypoint": "tests.support.trainables:MeteredCurve",
-                   "config": {"step_seconds": STEP}},
-        resources={"perTrial": {"cpu": 1}})
 
 
 def run(tmp_path: Path, on_exhausted: str):
-    status = run_campaign(parse_campaign(budgeted(on_exhausted)), tmp_path / "runs",
+    doc = campaign("budgeted", on_metered_budget(on_exhausted, TRIALS))
+    status = run_campaign(parse_campaign(doc), tmp_path / "runs",
                           [JsonFileSink(tmp_path / "status.json")], publish_interval=0.5)
     return status, json.loads((tmp_path / "status.json").read_text())
 
