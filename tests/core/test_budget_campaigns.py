@@ -78,3 +78,26 @@ def test_finish_rung_lets_the_running_trial_reach_its_next_rung(local_ray, tmp_p
     (stopped,) = early_stops_of(status.experiment_path)
     assert ran[stopped] == [1, 2]
     assert status.usage.saved_cpu_hours == pytest.approx(6 * STEP / 3600)
+
+
+def test_tune_queues_no_trial_of_a_budgeted_campaign_beyond_its_slots():
+    """What the search wrapper relies on in Ray Tune: a random/grid campaign gets one queued trial
+    at a time (not all of them up front), a capped searcher as many as its cap; and BOHB's
+    HyperBand still finds the BOHB searcher it tells of pauses."""
+    from ray.tune.execution.tune_controller import _get_max_pending_trials
+    from ray.tune.search.bohb import TuneBOHB
+
+    from hpo_operator.campaign.strategies import make_searcher
+    from hpo_operator.driver.budget import budgeted_search
+
+    spec = campaign("budgeted", on_metered_budget("finishRung"))
+    random = parse_campaign(spec).spec
+    assert _get_max_pending_trials(budgeted_search(make_searcher(random), random)) == 1
+    bohb = parse_campaign(campaign("bohb", on_metered_budget("finishRung"), strategy={
+        "searcher": {"type": "bohb", "seed": 1}, "scheduler": {"type": "bohb", "maxT": 8}},
+        budget={"maxConcurrentTrials": None})).spec
+    wrapped = budgeted_search(make_searcher(bohb), bohb)
+    assert isinstance(wrapped.searcher, TuneBOHB) and _get_max_pending_trials(wrapped) == 1
+    capped = parse_campaign(campaign("capped", on_metered_budget("finishRung"), strategy={
+        "searcher": {"type": "optuna", "seed": 1}}, budget={"maxConcurrentTrials": 2})).spec
+    assert _get_max_pending_trials(budgeted_search(make_searcher(capped), capped)) == 2

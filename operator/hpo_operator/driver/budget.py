@@ -2,10 +2,10 @@
 
 :class:`BudgetStopper` asks the campaign's :class:`~..campaign.budget.BudgetKeeper` about every
 result (whether that trial stops) and every step (whether the whole campaign does);
-:class:`BudgetedSearch` stops suggesting trials once the budget is spent. It also hides the
-searcher from Tune's count of trials to queue, so that Tune creates one trial at a time as
-trials start instead of queueing them all up front: a trial queued before the budget ran out
-would start afterwards. Tune pickles both with the experiment, and a restored one calls the
+:class:`BudgetedSearch` stops suggesting trials once the budget is spent. Not being Tune's
+random/grid generator, it also keeps Tune from creating all of that generator's trials up front
+(a trial queued before the budget ran out would start afterwards): Tune then queues as many as
+the concurrency cap allows, else one at a time as trials start. Tune pickles both with the experiment, and a restored one calls the
 unpickled copies, so they hold no state of the run: like :mod:`.tune_callback`, they ask the
 keeper registered in this process with :func:`keeping`. Imports Ray.
 """
@@ -65,7 +65,12 @@ class BudgetedSearch(SearchAlgorithm):
 
     def __init__(self, inner: SearchAlgorithm) -> None:
         super().__init__()
-        self._inner = inner  # not ``searcher``: Tune would queue as many trials as it allows
+        self._inner = inner
+
+    @property
+    def searcher(self) -> Any:
+        """The Searcher inside (BOHB's HyperBand tells it of pauses), None for Tune's generator."""
+        return getattr(self._inner, "searcher", None)
 
     @property
     def metric(self) -> Any:
