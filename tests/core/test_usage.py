@@ -190,6 +190,13 @@ def test_a_trial_spending_the_budget_at_its_milestone_stops_there():
     assert feed(k, "a", 2) and k.stop_all()
 
 
+def test_tunes_copy_of_a_last_result_spends_nothing():
+    k, told = keeper("stopNow", cpu_hours=0.01)  # 36 s
+    k.trial_started(FakeTrial("a"))
+    assert not k.check("a", {**result(1, 36.0), "__duplicate__": True})
+    assert not k.exhausted and not told
+
+
 def test_stop_now_stops_every_trial_at_once():
     k, _ = keeper("stopNow", cpu_hours=0.02)
     k.trial_started(FakeTrial("a")), k.trial_started(FakeTrial("b"))

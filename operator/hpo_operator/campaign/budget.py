@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from .milestones import Milestones, milestones
 from .spec import Budget, CampaignSpec
-from .tune_names import RUNNING
+from .tune_names import RESULT_DUPLICATE, RUNNING
 from .usage import UsageLedger, result_seconds
 
 
@@ -65,8 +65,8 @@ class BudgetKeeper:
     # -- decisions ----------------------------------------------------------------------------
     def check(self, trial_id: str, result: Mapping[str, Any]) -> bool:
         """Whether the trial stops at this result (which the ledger has not counted yet)."""
-        if not self.active:
-            return False
+        if not self.active or result.get(RESULT_DUPLICATE):
+            return False  # a duplicate is never counted: it cannot spend the budget
         before = self._progress.get(trial_id, 0.0)
         now = _number(result.get(self.marks.attr))
         if not self.exhausted:
