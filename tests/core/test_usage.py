@@ -95,6 +95,19 @@ def test_either_budget_spends_the_campaign():
     assert ledger.spent(gpu_only, extra_seconds=100.0).startswith("gpuHours")
 
 
+def test_the_console_line_says_what_was_spent():
+    import io
+
+    from hpo_operator.campaign.progress import ConsoleSink
+    from hpo_operator.campaign.status import CampaignStatus, Usage
+
+    stream = io.StringIO()
+    ConsoleSink(stream).publish(CampaignStatus())
+    ConsoleSink(stream).publish(CampaignStatus(usage=Usage(gpu_hours=1.25, cpu_hours=10.0)))
+    first, second = stream.getvalue().splitlines()
+    assert "spent" not in first and second.endswith("| spent 1.25 GPU-h, 10 CPU-h")
+
+
 # -- the spec ----------------------------------------------------------------------------------
 
 
