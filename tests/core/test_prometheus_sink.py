@@ -35,3 +35,16 @@ def test_results_counter_trials_best_and_time_to_target():
         assert metrics['hpo_driver_time_to_target_seconds{campaign="c1"}'] == 42.5
     finally:
         sink.close()
+
+
+def test_usage_gauges_follow_the_status():
+    from hpo_operator.campaign.status import Usage
+
+    sink = PrometheusSink("c2", 0, addr="127.0.0.1")
+    try:
+        sink.publish(CampaignStatus(usage=Usage(gpu_hours=1.5, cpu_hours=6.0)))
+        metrics = scrape(sink.port)
+        assert metrics['hpo_driver_usage_gpu_hours{campaign="c2"}'] == 1.5
+        assert metrics['hpo_driver_usage_cpu_hours{campaign="c2"}'] == 6.0
+    finally:
+        sink.close()

@@ -272,6 +272,11 @@ def manifest(draw: Any) -> dict[str, Any]:
     limit = draw(time_limit())
     if limit is not None:
         budget["timeLimit"] = limit
+    if draw(st.booleans()):
+        budget["cpuHours"] = draw(floats(1e-9, bounds.MAX_RESOURCE_HOURS))
+    if per_trial["gpu"] > 0 and draw(st.booleans()):
+        budget["gpuHours"] = draw(floats(1e-9, bounds.MAX_RESOURCE_HOURS))
+        budget["onExhausted"] = draw(st.sampled_from(["finishRung", "stopNow"]))
     spec = {
         "objective": {"metric": draw(word(string.ascii_letters, ALNUM + "_./:-",
                                           bounds.MAX_METRIC_LENGTH)),

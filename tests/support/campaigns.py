@@ -136,3 +136,26 @@ def on_step_decay(scheduler: dict[str, Any], seed: int, trials: int = 4) -> dict
                        "maxIterationsPerTrial": ITERATIONS},
             "resources": {"perTrial": {"cpu": 2 / trials}},
             "trainable": {"entrypoint": "tests.support.trainables:StepDecay"}}
+
+
+# -- a budget in CPU-hours that is spent mid-rung, exactly ---------------------------------------
+
+METERED_STEP = 0.05  # CPU-seconds per iteration: one CPU, MeteredCurve's reported running time
+METERED_BUDGET_ITERATIONS = 12.5
+
+
+def on_metered_budget(on_exhausted: str, trials: int = 12) -> dict[str, Any]:
+    """Overrides for a campaign whose cpuHours are spent at its 13th iteration, one trial at a
+    time: the warm-start points fix what ASHA (rungs 2, 4, 8) does. The first trial (x = 0.3, the
+    optimum) runs its 8 iterations, the second (x = 0.9) is stopped at rung 2, the third (x = 0.3
+    again) passes rung 2 and spends the budget at its 3rd iteration, on its way to rung 4."""
+    first = [{"x": 0.3}, {"x": 0.9}, {"x": 0.3}]
+    return {"strategy": {"scheduler": {"type": "asha", "maxT": 8, "gracePeriod": 2,
+                                       "reductionFactor": 2},
+                         "searcher": {"type": "random", "seed": 3, "pointsToEvaluate": first}},
+            "budget": {"trials": trials, "maxConcurrentTrials": 1, "maxIterationsPerTrial": None,
+                       "cpuHours": METERED_BUDGET_ITERATIONS * METERED_STEP / 3600,
+                       "onExhausted": on_exhausted},
+            "trainable": {"entrypoint": "tests.support.trainables:MeteredCurve",
+                          "config": {"step_seconds": METERED_STEP}},
+            "resources": {"perTrial": {"cpu": 1}}}

@@ -6,7 +6,8 @@ root on ``PYTHONPATH``.
 
 - :class:`Curve`, :class:`CurveNoReset`, :func:`curve_function`, :class:`SlowCurve`: one analytic
   learning curve, ``loss(x, t) = (x - 0.3)^2 + 1/t``, best at x = 0.3, in the shapes the driver
-  must handle; :func:`fails_when_large` and :func:`wrong_metric` are its broken variants.
+  must handle; :func:`fails_when_large` and :func:`wrong_metric` are its broken variants;
+  :class:`MeteredCurve` reports a fixed running time per iteration (the budget tests).
 - :class:`Quadratic`: a slower curve that journals when trials start and finish (end-to-end).
 - :class:`LrWidthCurve`: a curve over ``lr`` and ``width`` (the Slurm campaigns).
 - :class:`Bowl` and :class:`StepDecay`: the strategy tests' toys with known optima.
@@ -319,3 +320,14 @@ class ShapedCurve(tune.Trainable):
 
     def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.t = checkpoint["t"]
+
+
+class MeteredCurve(Curve):
+    """The analytic curve at ``config["step_seconds"]`` (0.05) per iteration, which it reports as
+    its own ``time_this_iter_s`` (Tune keeps a trainable's own): its running time, and so what a
+    campaign spends in resource-hours, is known exactly whatever the machine's load."""
+
+    def step(self) -> dict[str, Any]:
+        seconds = float(self.config.get("step_seconds", 0.05))
+        time.sleep(seconds)
+        return {**super().step(), "time_this_iter_s": seconds}

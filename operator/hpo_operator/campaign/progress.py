@@ -200,10 +200,13 @@ class ConsoleSink:
         if status.best_trial is not None:
             best = (f"{status.best_trial.metric:.4g} (trial {status.best_trial.id}, "
                     f"iter {status.best_trial.iteration})")
+        used = status.usage
+        spent = "" if used is None or not (used.gpu_hours or used.cpu_hours) else \
+            f" | spent {used.gpu_hours:.3g} GPU-h, {used.cpu_hours:.3g} CPU-h"
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {status.phase.value:<9} "
               f"trials {t.running} running, {t.completed} completed, {t.stopped} stopped early, "
-              f"{t.errored} errored, {t.pending + t.paused} waiting | best {status.metric} {best}",
-              file=self.stream, flush=True)
+              f"{t.errored} errored, {t.pending + t.paused} waiting | best {status.metric} {best}"
+              f"{spent}", file=self.stream, flush=True)
 
 
 class CoalescingPublisher:

@@ -31,6 +31,7 @@ def check_spec(spec: CampaignSpec) -> list[Problem]:
         *_population_field_rules(spec),
         *scheduler_problems(spec),
         *_stop_rules(spec),
+        *_hour_budget_rules(spec),
         *_checkpoint_rules(spec),
         *_trainable_config_rules(spec),
         *_warm_start_rules(spec),
@@ -100,6 +101,14 @@ def _stop_rules(spec: CampaignSpec) -> list[Problem]:
         problems.append(Problem("spec.budget.stop.atTarget",
                                 "needs spec.objective.target: the value that ends the campaign"))
     return problems
+
+
+def _hour_budget_rules(spec: CampaignSpec) -> list[Problem]:
+    if spec.budget.gpu_hours is not None and spec.resources.per_trial.gpu == 0:
+        return [Problem("spec.budget.gpuHours", "is never spent: trials request no GPU "
+                        "(spec.resources.perTrial.gpu is 0); budget cpuHours instead",
+                        spec.budget.gpu_hours)]
+    return []
 
 
 def _checkpoint_rules(spec: CampaignSpec) -> list[Problem]:

@@ -119,6 +119,18 @@ class HyperparameterSchedule(_Model):
     lr_schedule: LrSchedule | None = None
 
 
+class Usage(_Model):
+    """What the campaign spent, in resource-hours (campaign.usage explains the counting)."""
+
+    gpu_hours: float = 0.0
+    cpu_hours: float = 0.0
+    trials_started: int = 0
+    saved_gpu_hours: float = Field(
+        default=0.0, description="What the trials the scheduler stopped early would have cost to "
+        "reach maxT, beyond what they used: estimated from each one's time per unit of progress.")
+    saved_cpu_hours: float = 0.0
+
+
 class CampaignStatus(_Model):
     phase: Phase = Phase.PENDING
     message: str | None = None
@@ -139,6 +151,7 @@ class CampaignStatus(_Model):
     experiment_path: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     schedule: HyperparameterSchedule | None = None
+    usage: Usage | None = None
 
     @field_serializer("message")
     def _bounded_message(self, message: str | None) -> str | None:

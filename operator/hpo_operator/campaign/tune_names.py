@@ -12,3 +12,6 @@ UNFINISHED_STATES = (PENDING, PAUSED, RUNNING)
 
 # The result key counting a trial's iterations, Tune's default time attribute.
 TRAINING_ITERATION = "training_iteration"
+# Marks the copy of a trial's last result that Tune sends when a trial ends without saying
+# ``done``: no new iteration, and callbacks never see it.
+RESULT_DUPLICATE = "__duplicate__"

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from ..campaign.status import CampaignStatus, Phase
 
 TRIAL_STATES = ("pending", "running", "paused", "completed", "stopped", "errored")
+USAGE_RESOURCES = ("gpu", "cpu")
 
 
 class Metrics:
@@ -27,6 +28,12 @@ class Metrics:
         self.best = Gauge("hpo_campaign_best_objective",
                           "Best objective value a campaign has reached (in the metric's units).",
                           ["namespace", "campaign", "metric"], registry=self.registry)
+        self.usage = {resource: Gauge(f"hpo_campaign_usage_{resource}_hours",
+                                      f"{resource.upper()}-hours a campaign has spent (its "
+                                      f"trials' requested {resource.upper()}s times their "
+                                      "running time).", ["namespace", "campaign"],
+                                      registry=self.registry)
+                      for resource in USAGE_RESOURCES}
         self.duration = Histogram("hpo_reconcile_duration_seconds",
                                   "Time to reconcile a campaign (read children, fold, write).",
                                   ["trigger"], registry=self.registry,
@@ -45,6 +52,9 @@ class Metrics:
             self._count_phases()
             for state in TRIAL_STATES:
                 self.trials.labels(namespace, name, state).set(getattr(status.trials, state))
+            if status.usage is not None:
+                for resource, gauge in self.usage.items():
+                    gauge.labels(namespace, name).set(getattr(status.usage, f"{resource}_hours"))
             if status.best_trial is not None:
                 metric = status.metric or "objective"
                 self._best_labels[namespace, name] = metric
@@ -56,6 +66,8 @@ class Metrics:
             self._count_phases()
             for state in TRIAL_STATES:
                 _remove(self.trials, namespace, name, state)
+            for gauge in self.usage.values():
+                _remove(gauge, namespace, name)
             metric = self._best_labels.pop((namespace, name), None)
             if metric is not None:
                 _remove(self.best, namespace, name, metric)

@@ -16,6 +16,7 @@ from ..campaign import ranking
 from ..campaign.rules import Problem
 from ..campaign.status import TOP_K, CampaignStatus, Phase, now_iso
 from ..campaign.status_io import StatusUnreadable
+from ..campaign.usage import BUDGET_EXHAUSTED
 
 # KubeRay's RayJob.status.jobDeploymentStatus values, grouped by what they mean for a campaign.
 _DEPLOYMENT_STARTING = {"", "New", "Initializing", "Waiting", "Suspending", "Suspended"}
@@ -222,6 +223,9 @@ def milestones(old: CampaignStatus, new: CampaignStatus) -> list[Milestone]:
         events.append(Milestone("Normal", "ExperimentResumed",
                                 f"the driver restored the Tune experiment (resume #{new.resumed}); "
                                 "finished trials are kept"))
+    exhausted = new.condition(BUDGET_EXHAUSTED)
+    if exhausted is not None and _turned_true(old, new, BUDGET_EXHAUSTED):
+        events.append(Milestone("Normal", BUDGET_EXHAUSTED, exhausted.message))
     stalled, before = new.condition(DRIVER_STALLED), old.condition(DRIVER_STALLED)
     if stalled is not None and stalled.status == "True" and (before is None
                                                             or before.status != "True"):
@@ -234,3 +238,8 @@ def milestones(old: CampaignStatus, new: CampaignStatus) -> list[Milestone]:
         elif new.phase is Phase.FAILED:
             events.append(Milestone("Warning", "Failed", new.message or "campaign failed"))
     return events
+
+
+def _turned_true(old: CampaignStatus, new: CampaignStatus, condition: str) -> bool:
+    now, before = new.condition(condition), old.condition(condition)
+    return now is not None and now.status == "True" and (before is None or before.status != "True")

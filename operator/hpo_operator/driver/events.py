@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ..campaign import early_stops
+from ..campaign.budget import BudgetKeeper
 from ..campaign.progress import CampaignTracker, CoalescingPublisher
 from ..campaign.spec import CampaignSpec
 from ..campaign.status import CampaignStatus, Phase
 from ..campaign.tune_names import PENDING, RUNNING, TERMINATED, UNFINISHED_STATES
+from ..campaign.usage import BUDGET_EXHAUSTED, UsageLedger
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +32,14 @@ class CampaignProgress:
         self.publisher = publisher
         self.base = base  # what the tracker does not know: times, conditions, resumes
         self.searched = set(spec.search_space)
+        self.usage = UsageLedger.for_spec(spec)
+        self.budget = BudgetKeeper.for_spec(spec, self.usage, self._budget_spent)
         self._sigint_handler_in_run: Any = None
 
     def status(self, phase: Phase = Phase.RUNNING) -> CampaignStatus:
-        return self.tracker.snapshot(phase, base=self.base)
+        status = self.tracker.snapshot(phase, base=self.base)
+        status.usage = self.usage.usage()
+        return status
 
     def publish(self, phase: Phase = Phase.RUNNING, message: str | None = None) -> None:
         status = self.status(phase)
@@ -62,20 +68,31 @@ class CampaignProgress:
 
     def trial_started(self, trial: Any) -> None:
         self.tracker.trial_state(trial.trial_id, RUNNING)
+        self.usage.started(trial.trial_id)
+        self.budget.trial_started(trial)
 
     def trial_reported(self, trial: Any, result: dict[str, Any]) -> None:
+        self.usage.result(trial.trial_id, result)
         if self.tracker.trial_result(trial.trial_id, self.config(trial), result):
             logger.debug("new best trial %s", trial.trial_id)
 
     def trial_completed(self, trial: Any) -> None:
         self.tracker.trial_completed(trial.trial_id, trial.last_result)
+        self.budget.trial_ended(trial.trial_id)
 
     def trial_errored(self, trial: Any) -> None:
         self.tracker.trial_errored(trial.trial_id, error_summary(trial))
+        self.budget.trial_ended(trial.trial_id)
 
     def trial_stopped_early(self, trial_id: str) -> None:
         """What the schedulers of campaign.stop_recording tell (early_stops.reporting_to)."""
         self.tracker.trial_stopped_early(trial_id)
+        self.usage.stopped_early(trial_id)
+
+    def _budget_spent(self, message: str) -> None:
+        """The keeper's word that spec.budget's hours are spent: said in the status at once."""
+        self.base.set_condition(BUDGET_EXHAUSTED, True, "BudgetSpent", message)
+        self.publisher.flush(self.status())
 
     def seed_from(self, exp_dir: Path, previous: CampaignStatus) -> None:
         """Start a resumed run from what the saved experiment holds, so that progress goes on
@@ -92,12 +109,13 @@ class CampaignProgress:
             frame = frames.get(trial.trial_id)
             for row in frame.to_dict("records") if frame is not None else ():
                 self.tracker.trial_result(trial.trial_id, self.config(trial), row)
+                self.usage.result(trial.trial_id, row)
             if trial.status == TERMINATED:
                 self.tracker.trial_completed(trial.trial_id, trial.last_result)
             else:  # unfinished and errored trials are resumed
                 self.tracker.trial_state(trial.trial_id, PENDING)
         for trial_id in early_stops.read(exp_dir):
-            self.tracker.trial_stopped_early(trial_id)
+            self.trial_stopped_early(trial_id)
         self.tracker.carry_over(previous.elapsed_seconds or 0.0,
                                 previous.time_to_target_seconds)
 

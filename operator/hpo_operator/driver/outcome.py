@@ -74,8 +74,9 @@ def conclude(progress: CampaignProgress, spec: CampaignSpec, results: Any) -> Ca
         return finish(progress, Phase.FAILED, "TrialError",
                       f"stopped at the first trial error (runtime.failFast): {errors[0][1]}")
     progress.base.schedule = schedule_hook(spec, progress.base.experiment_path, status.best_trial)
+    spent = f"budget {progress.budget.spent}; " if progress.budget.exhausted else ""
     return finish(progress, Phase.SUCCEEDED, "CampaignFinished",
-                  f"best {spec.objective.metric} {status.best_trial.metric:.6g} "
+                  f"{spent}best {spec.objective.metric} {status.best_trial.metric:.6g} "
                   f"from trial {status.best_trial.id}",
                   reproduction(spec, status.best_trial.id, results))
 

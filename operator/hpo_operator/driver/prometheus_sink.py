@@ -1,7 +1,8 @@
 """Driver-side Prometheus metrics, fed from the same coalesced snapshots as every other sink.
 
 The operator exports campaign-level gauges; these come from inside the Ray cluster, where the
-driver sees every result: results processed and the time the campaign took to reach its target.
+driver sees every result: results processed, the time the campaign took to reach its target, and
+the resource-hours it spent.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class PrometheusSink:
                                 labels.keys(), registry=self.registry)
         self._elapsed = Gauge("hpo_driver_elapsed_seconds", "Seconds since the campaign started",
                               labels.keys(), registry=self.registry).labels(**labels)
+        self._usage = {resource: Gauge(f"hpo_driver_usage_{resource}_hours",
+                                       f"{resource.upper()}-hours the campaign has spent",
+                                       labels.keys(), registry=self.registry).labels(**labels)
+                       for resource in ("gpu", "cpu")}
         self._labels = labels
         self._counted = 0
         self.server, self.thread = start_http_server(port, addr=addr, registry=self.registry)
@@ -52,6 +57,9 @@ class PrometheusSink:
         if status.time_to_target_seconds is not None:
             self._to_target.labels(**self._labels).set(status.time_to_target_seconds)
         self._elapsed.set(status.elapsed_seconds or 0.0)
+        if status.usage is not None:
+            for resource, gauge in self._usage.items():
+                gauge.set(getattr(status.usage, f"{resource}_hours"))
 
     def close(self) -> None:
         self.server.shutdown()

@@ -84,13 +84,14 @@ def _run(campaign: Campaign, exp: ExperimentDir, sinks: list[ProgressSink], addr
     progress.publish(Phase.RUNNING)
 
     from ..campaign import early_stops
+    from .budget import keeping
     from .signals import stop_signals_save_the_experiment
     from .tune_callback import reporting_to
 
     try:
         tuner = build_tuner(campaign, trainable, exp.path)
         with reporting_to(progress), early_stops.reporting_to(progress.trial_stopped_early), \
-                stop_signals_save_the_experiment():
+                keeping(progress.budget), stop_signals_save_the_experiment():
             results = tuner.fit()
     except Exception as exc:  # Tune raises for experiment-level failures; report, don't crash
         logger.debug("campaign failed", exc_info=True)

@@ -79,6 +79,10 @@ def _tune_config(campaign: Campaign, trainable: Any) -> Any:
     if reuse is None:
         reuse = supports_reset(trainable)
     searcher = make_searcher(spec)
+    if spec.budget.hours_limited:
+        from .budget import budgeted_search
+
+        searcher = budgeted_search(searcher, spec)
     # A search-algorithm instance (not a Searcher) limits concurrency itself; Tune warns otherwise.
     limit_here = not isinstance(searcher, SearchAlgorithm)
     return tune.TuneConfig(
@@ -94,8 +98,13 @@ def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
     from .tune_callback import CampaignCallback
 
     spec = campaign.spec
+    stop = stop_criteria(spec)
+    if spec.budget.hours_limited:
+        from .budget import budget_stopper
+
+        stop = budget_stopper(stop)
     return tune.RunConfig(
-        name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop_criteria(spec),
+        name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop,
         failure_config=tune.FailureConfig(max_failures=spec.runtime.max_trial_retries,
                                           fail_fast=spec.runtime.fail_fast),
         checkpoint_config=tune.CheckpointConfig(

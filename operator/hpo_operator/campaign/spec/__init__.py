@@ -115,11 +115,27 @@ class Budget(SpecModel):
     )
     stop: Stop = Field(default_factory=Stop, description="Stop criteria beside the iteration "
                        "cap: metric thresholds and plateaus per trial, the campaign's target.")
+    gpu_hours: float | None = Field(
+        default=None, gt=0, le=bounds.MAX_RESOURCE_HOURS,
+        description="GPU-hours the campaign may spend: each trial's resources.perTrial.gpu times "
+        "its running time, summed. Once spent, no trial starts (see onExhausted).")
+    cpu_hours: float | None = Field(
+        default=None, gt=0, le=bounds.MAX_RESOURCE_HOURS,
+        description="CPU-hours the campaign may spend, counted as gpuHours from perTrial.cpu.")
+    on_exhausted: Literal["finishRung", "stopNow"] = Field(
+        default="finishRung", description="When a budget is spent: finishRung lets each running "
+        "trial reach its next scheduler milestone (ASHA rung, HyperBand milestone, PBT "
+        "perturbation; the next iteration for other schedulers); stopNow stops them at once.")
 
     @field_validator("time_limit", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float | None:
         return None if value is None else parse_duration(value)
+
+    @property
+    def hours_limited(self) -> bool:
+        """Whether the campaign has a budget in resource-hours (gpuHours or cpuHours)."""
+        return self.gpu_hours is not None or self.cpu_hours is not None
 
 
 class Trainable(SpecModel):

@@ -19,6 +19,9 @@ MAX_TIME_LIMIT_SECONDS = 366 * 86_400
 """A year and a day. KubeRay's activeDeadlineSeconds is an int32: with the installation's
 deadline margin (at most MAX_DEADLINE_MARGIN_SECONDS) it still fits."""
 MAX_DEADLINE_MARGIN_SECONDS = INT32_MAX - MAX_TIME_LIMIT_SECONDS
+MAX_RESOURCE_HOURS = 10**9
+"""budget.gpuHours and budget.cpuHours: far above any real allocation (a thousand 64-GPU workers
+for fifteen years), and exact as a double."""
 MAX_DURATION_TEXT = 32
 """Characters of a duration string such as '1h30m'."""
 
