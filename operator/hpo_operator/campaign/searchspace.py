@@ -8,8 +8,11 @@ from .spec import (
     CampaignSpec,
     ChoiceParam,
     FloatParam,
+    GridParam,
     GridSearcher,
     IntParam,
+    NestedParam,
+    NormalParam,
     Param,
     PopulationScheduler,
 )
@@ -20,12 +23,26 @@ def tune_domain(param: Param) -> Any:
     from ray import tune
 
     if isinstance(param, FloatParam):
+        if param.q is not None:
+            return (tune.qloguniform if param.log else tune.quniform)(param.min, param.max,
+                                                                      param.q)
         return (tune.loguniform if param.log else tune.uniform)(param.min, param.max)
     if isinstance(param, IntParam):
+        if param.quantised:  # Tune's quantised ints include their upper bound
+            return (tune.qlograndint if param.log else tune.qrandint)(param.min, param.max,
+                                                                      param.q)
         # Tune's randint excludes its upper bound; ours includes it.
         return (tune.lograndint if param.log else tune.randint)(param.min, param.max + 1)
+    if isinstance(param, NormalParam):
+        if param.q is not None:
+            return tune.qrandn(param.mean, param.sd, param.q)
+        return tune.randn(param.mean, param.sd)
     if isinstance(param, ChoiceParam):
         return tune.choice(list(param.values))
+    if isinstance(param, GridParam):
+        return tune.grid_search(list(param.values))
+    if isinstance(param, NestedParam):
+        return {name: tune_domain(p) for name, p in param.params.items()}
     raise TypeError(f"unknown hyperparameter type {type(param).__name__}")
 
 
@@ -38,23 +55,36 @@ def starting_domain(param: Param) -> Any:
         return tune_domain(param)
     if initial.values is not None:
         return tune.choice(list(initial.values))
-    assert isinstance(param, (FloatParam, IntParam)) and initial.min is not None
-    kind = int if isinstance(param, IntParam) else float
-    log = param.log if initial.log is None else initial.log
-    return tune_domain(param.model_copy(update={"min": kind(initial.min),
-                                                "max": kind(initial.max), "log": log}))
+    assert initial.min is not None and initial.max is not None
+    if isinstance(param, IntParam):
+        return tune_domain(param.model_copy(update={
+            "min": int(initial.min), "max": int(initial.max),
+            "log": param.log if initial.log is None else initial.log}))
+    log = getattr(param, "log", False) if initial.log is None else initial.log
+    q = getattr(param, "q", None)  # starting values keep the parameter's quantisation
+    return tune_domain(FloatParam(type="float", min=float(initial.min), max=float(initial.max),
+                                  log=log, q=q))
+
+
+def _grid_domain(param: Param) -> Any:
+    """A grid search's value: every choice and grid value enumerated, nested ones too."""
+    from ray import tune
+
+    if isinstance(param, (ChoiceParam, GridParam)):
+        return tune.grid_search(list(param.values))
+    if isinstance(param, NestedParam):
+        return {name: _grid_domain(p) for name, p in param.params.items()}
+    return tune_domain(param)
 
 
 def param_space(spec: CampaignSpec) -> dict[str, Any]:
     """Tune's ``param_space``: searched domains plus the trainable's fixed config."""
-    from ray import tune
-
     grid = isinstance(spec.strategy.searcher, GridSearcher)
     population = isinstance(spec.strategy.scheduler, PopulationScheduler)
     space: dict[str, Any] = dict(spec.trainable.config)
     for name, param in spec.search_space.items():
-        if grid and isinstance(param, ChoiceParam):
-            space[name] = tune.grid_search(list(param.values))
+        if grid:
+            space[name] = _grid_domain(param)
         elif population:
             space[name] = starting_domain(param)
         else:

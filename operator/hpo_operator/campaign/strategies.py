@@ -10,6 +10,7 @@ of our own live above the core and are found through :mod:`.registry`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import registry
@@ -20,7 +21,10 @@ from .spec import (
     ChoiceParam,
     FloatParam,
     GridSearcher,
+    HyperOptSearcher,
     IntParam,
+    NevergradSearcher,
+    NormalParam,
     OptunaSearcher,
     Pb2Scheduler,
     PbtScheduler,
@@ -36,6 +40,8 @@ INSTALL = {
     "bohb": "pip install hpbandster ConfigSpace",
     "pb2": "pip install scikit-learn",
     "dragonfly": "the dragonfly extra of hpo-operator",
+    "hyperopt": "pip install 'hyperopt>=0.2.7'",
+    "nevergrad": "pip install 'nevergrad>=1.0'",
 }
 
 
@@ -104,24 +110,30 @@ def pbt_mutations(spec: CampaignSpec) -> dict[str, Any]:
 def pb2_bounds(spec: CampaignSpec) -> dict[str, list[float]]:
     """PB2's GP bandit works on numeric ranges (validation rejects mutated choices for pb2)."""
     return {name: [p.min, p.max] for name, p in spec.search_space.items()
-            if isinstance(p, (FloatParam, IntParam)) and p.mutate}
+            if isinstance(p, (FloatParam, IntParam)) and p.mutate}  # q and normal are refused
 
 
 class ClipToSpace:
     """``clipToRange``: PBT's explore multiplies numbers by a factor without bounds (as Ray Tune
-    does by default); this keeps them in the declared range.
+    does by default); this keeps them in the declared range, and on a quantised one's grid.
 
     A class, not a closure, so the scheduler pickles with the experiment state.
     """
 
     def __init__(self, spec: CampaignSpec) -> None:
-        self.bounds = {name: (p.min, p.max) for name, p in spec.search_space.items()
-                       if isinstance(p, (FloatParam, IntParam))}
+        numeric = {name: p for name, p in spec.search_space.items()
+                   if isinstance(p, (FloatParam, IntParam, NormalParam))}
+        self.bounds = {name: (getattr(p, "min", -math.inf), getattr(p, "max", math.inf), p.q)
+                       for name, p in numeric.items()}
 
     def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
-        for name, (low, high) in self.bounds.items():
-            if name in config and isinstance(config[name], (int, float)):
-                config[name] = type(config[name])(min(max(config[name], low), high))
+        for name, (low, high, q) in self.bounds.items():
+            value = config.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if q is not None:  # the multiple of q nearest, inside the range
+                    value = q * min(max(round(value / q), math.ceil(low / q)),
+                                    math.floor(high / q))
+                config[name] = type(config[name])(min(max(value, low), high))
         return config
 
 
@@ -150,6 +162,17 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
         from ray.tune.search.bohb import TuneBOHB
 
         return TuneBOHB(seed=s.seed, points_to_evaluate=points)
+    if isinstance(s, HyperOptSearcher):
+        _need("hyperopt", "searcher hyperopt")
+        from ray.tune.search.hyperopt import HyperOptSearch
+
+        return HyperOptSearch(points_to_evaluate=points, n_initial_points=s.n_initial_points,
+                              random_state_seed=s.seed)
+    if isinstance(s, NevergradSearcher):
+        _need("nevergrad", "searcher nevergrad")
+        from .nevergrad_search import seeded_nevergrad
+
+        return seeded_nevergrad(spec, s, points)
     return _registered(spec, s.type, points)
 
 
