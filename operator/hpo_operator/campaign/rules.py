@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .conditions import condition_problems
 from .domain_support import domain_problems
 from .problem import Problem
 from .scheduler_rules import scheduler_problems, total_trials, trial_limits
@@ -32,6 +33,7 @@ __all__ = ["Problem", "check_spec", "total_trials", "trial_limits"]
 def check_spec(spec: CampaignSpec) -> list[Problem]:
     return [
         *domain_problems(spec),
+        *condition_problems(spec),
         *_population_field_rules(spec),
         *scheduler_problems(spec),
         *_stop_rules(spec),

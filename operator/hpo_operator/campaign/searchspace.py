@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .conditions import conditional
 from .spec import (
     CampaignSpec,
     ChoiceParam,
@@ -78,10 +79,13 @@ def _grid_domain(param: Param) -> Any:
 
 
 def param_space(spec: CampaignSpec) -> dict[str, Any]:
-    """Tune's ``param_space``: searched domains plus the trainable's fixed config."""
+    """Tune's ``param_space``: searched domains plus the trainable's fixed config (the fixed
+    config alone when the searcher has a conditional space of our own)."""
     grid = isinstance(spec.strategy.searcher, GridSearcher)
     population = isinstance(spec.strategy.scheduler, PopulationScheduler)
     space: dict[str, Any] = dict(spec.trainable.config)
+    if conditional(spec):
+        return space
     for name, param in spec.search_space.items():
         if grid:
             space[name] = _grid_domain(param)

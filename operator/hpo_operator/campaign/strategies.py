@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from . import registry
+from .conditions import OptunaSpace, bohb_space, conditional
 from .searchspace import tune_domain
 from .spec import (
     BohbSearcher,
@@ -155,12 +156,15 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
         return BasicVariantGenerator(points_to_evaluate=points, random_state=s.seed,
                                      max_concurrent=spec.budget.max_concurrent_trials or 0)
     if isinstance(s, OptunaSearcher):
-        return _optuna(s, points)
+        return _optuna(spec, s, points)
     if isinstance(s, BohbSearcher):
         _need("hpbandster", "searcher bohb")
         _need("ConfigSpace", "searcher bohb")
         from ray.tune.search.bohb import TuneBOHB
 
+        if conditional(spec):  # our ConfigSpace, with its conditions
+            return TuneBOHB(space=bohb_space(spec, s.seed), metric=spec.objective.metric,
+                            mode=spec.objective.mode, seed=s.seed, points_to_evaluate=points)
         return TuneBOHB(seed=s.seed, points_to_evaluate=points)
     if isinstance(s, HyperOptSearcher):
         _need("hyperopt", "searcher hyperopt")
@@ -176,7 +180,7 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
     return _registered(spec, s.type, points)
 
 
-def _optuna(s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
+def _optuna(spec: CampaignSpec, s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
     _need("optuna", "searcher optuna")
     import optuna
     from ray.tune.search.optuna import OptunaSearch
@@ -190,6 +194,9 @@ def _optuna(s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
         # so two trials started together are not given the same configuration.
         sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=startup,
                                              constant_liar=True)
+    if conditional(spec):  # a define-by-run space: Tune's domains cannot say "only when"
+        return OptunaSearch(space=OptunaSpace(spec), metric=spec.objective.metric,
+                            mode=spec.objective.mode, sampler=sampler, points_to_evaluate=points)
     return OptunaSearch(sampler=sampler, points_to_evaluate=points)  # the seed is the sampler's
 
 

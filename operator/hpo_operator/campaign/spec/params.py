@@ -41,6 +41,18 @@ class InitialValues(SpecModel):
         return self
 
 
+PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+ParamName = Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH, pattern=PARAM_NAME_PATTERN)]
+
+
+class Condition(SpecModel):
+    """A conditional parameter: searched, and in the trial's config, only when ``param`` (a
+    choice of the search space) took one of ``values``."""
+
+    param: ParamName
+    values: list[ChoiceValue] = Field(min_length=1, max_length=bounds.MAX_CHOICES)
+
+
 class _Param(SpecModel):
     role: HyperparameterRole | None = Field(
         default=None,
@@ -57,6 +69,9 @@ class _Param(SpecModel):
         default=None,
         description="PBT/PB2: where starting values are drawn (default: the whole range, which "
         "stays the range that explore moves the value in).")
+    when: Condition | None = Field(
+        default=None, description="Search this parameter only when another takes given values "
+        "(searchers optuna and bohb); the trial's config lacks it otherwise.")
 
 
 _MAGNITUDE = bounds.MAX_PARAMETER_MAGNITUDE
@@ -174,8 +189,6 @@ def _check_multiples(low: float, high: float, q: float | None) -> None:
                          f"max={high:g}")
 
 
-PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
-ParamName = Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH, pattern=PARAM_NAME_PATTERN)]
 LeafParam = Annotated[Union[FloatParam, IntParam, NormalParam, ChoiceParam, GridParam],
                       Field(discriminator="type")]
 
