@@ -47,6 +47,28 @@ def tune_domain(param: Param) -> Any:
     raise TypeError(f"unknown hyperparameter type {type(param).__name__}")
 
 
+def tune_call(param: Param) -> Any:
+    """The Ray Tune call :func:`tune_domain` makes, as text (``hpo validate --explain``)."""
+    def call(name: str, *args: Any) -> str:
+        return f"tune.{name}({', '.join(repr(a) for a in args)})"
+
+    if isinstance(param, FloatParam):
+        name = ("q" if param.q is not None else "") + ("loguniform" if param.log else "uniform")
+        return call(name, param.min, param.max, *([param.q] if param.q is not None else []))
+    if isinstance(param, IntParam):
+        if param.quantised:
+            return call("qlograndint" if param.log else "qrandint", param.min, param.max, param.q)
+        return call("lograndint" if param.log else "randint", param.min, param.max + 1)
+    if isinstance(param, NormalParam):
+        return call("qrandn", param.mean, param.sd, param.q) if param.q is not None \
+            else call("randn", param.mean, param.sd)
+    if isinstance(param, (ChoiceParam, GridParam)):
+        return call("choice" if isinstance(param, ChoiceParam) else "grid_search",
+                    list(param.values))
+    assert isinstance(param, NestedParam)
+    return {name: tune_call(p) for name, p in param.params.items()}
+
+
 def starting_domain(param: Param) -> Any:
     """Where PBT/PB2 draw a trial's first value: ``initial`` when given, else the whole range."""
     from ray import tune
