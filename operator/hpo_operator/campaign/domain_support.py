@@ -45,8 +45,8 @@ _WHY: dict[str, dict[str, str]] = {
                **_all((Q_LOG_FLOAT, Q_LOG_INT), "Optuna cannot step a log range")},
     "bohb": {NORMAL: "ConfigSpace needs bounds for a normal",
              **_all(QUANTISED, "TuneBOHB drops q")},
-    "dragonfly": {NORMAL: "Dragonfly's domains are bounded", NESTED: "our Dragonfly domain is "
-                  "flat", **_all(QUANTISED, "our Dragonfly domain has no q")},
+    "dragonfly": {NORMAL: "Dragonfly's domains are bounded",
+                  NESTED: "our Dragonfly domain is flat"},
     "hyperopt": {Q_INT: "Ray's HyperOpt conversion of a quantised int misses its upper bound"},
     "nevergrad": {NORMAL: "Nevergrad's parameters here are bounded",
                   **_all(QUANTISED, "Nevergrad drops q")},
