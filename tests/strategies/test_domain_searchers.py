@@ -139,3 +139,16 @@ def test_pbt_mutates_quantised_and_normal_domains_and_clips_to_the_grid():
     assert clip({"lr": 0.00123, "batch_size": 70, "noise": 1.3}) == {
         "lr": pytest.approx(0.001), "batch_size": 64, "noise": 1.3}
     assert clip({"lr": 0.0456, "batch_size": 21, "noise": -1})["batch_size"] == 24
+
+
+@pytest.mark.parametrize("param, values", [
+    (EXAMPLES[ds.Q_INT], {8, 16, 24, 32, 40, 48, 56, 64}),
+    ({"type": "int", "min": 2, "max": 4, "q": 2}, {2, 4}),  # Ray's own conversion: only 2
+])
+def test_hyperopt_reaches_both_ends_of_a_quantised_int(param, values):
+    scheduler, searcher = SEARCHERS["hyperopt"]
+    spec = parsed("t", on_bowl(scheduler, {**searcher, "nInitialPoints": 100}),
+                  searchSpace=replace({"w": param})).spec
+    alg = make_searcher(spec)
+    alg.set_search_properties("loss", "min", param_space(spec))
+    assert {alg.suggest(f"t{i}")["w"] for i in range(100)} == values

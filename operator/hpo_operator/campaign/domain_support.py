@@ -47,7 +47,7 @@ _WHY: dict[str, dict[str, str]] = {
              **_all(QUANTISED, "TuneBOHB drops q")},
     "dragonfly": {NORMAL: "Dragonfly's domains are bounded",
                   NESTED: "our Dragonfly domain is flat"},
-    "hyperopt": {Q_INT: "Ray's HyperOpt conversion of a quantised int misses its upper bound"},
+    "hyperopt": {},
     "nevergrad": {NORMAL: "Nevergrad's parameters here are bounded",
                   **_all(QUANTISED, "Nevergrad drops q")},
     "pb2": {NORMAL: "PB2's bandit needs bounds", NESTED: "PB2's bounds are flat",

@@ -100,6 +100,18 @@ def _grid_domain(param: Param) -> Any:
     return tune_domain(param)
 
 
+def _hyperopt_domain(param: Param) -> Any:
+    """Ray's HyperOpt conversion takes a quantised int's upper bound as exclusive, where Tune's
+    qrandint includes it: one beyond keeps the declared max in HyperOpt's range."""
+    from ray import tune
+
+    if isinstance(param, IntParam) and param.quantised and not param.log:
+        return tune.qrandint(param.min, param.max + 1, param.q)
+    if isinstance(param, NestedParam):
+        return {name: _hyperopt_domain(p) for name, p in param.params.items()}
+    return tune_domain(param)
+
+
 def param_space(spec: CampaignSpec) -> dict[str, Any]:
     """Tune's ``param_space``: searched domains plus the trainable's fixed config (the fixed
     config alone when the searcher has a conditional space of our own)."""
@@ -113,6 +125,8 @@ def param_space(spec: CampaignSpec) -> dict[str, Any]:
             space[name] = _grid_domain(param)
         elif population:
             space[name] = starting_domain(param)
+        elif spec.strategy.searcher.type == "hyperopt":
+            space[name] = _hyperopt_domain(param)
         else:
             space[name] = tune_domain(param)
     return space
