@@ -152,3 +152,23 @@ def test_hyperopt_reaches_both_ends_of_a_quantised_int(param, values):
     alg = make_searcher(spec)
     alg.set_search_properties("loss", "min", param_space(spec))
     assert {alg.suggest(f"t{i}")["w"] for i in range(100)} == values
+
+
+README_ROWS = {"`{type: float, min, max, q}`": ds.Q_FLOAT,
+               "`{type: float, min, max, q, log: true}`": ds.Q_LOG_FLOAT,
+               "`{type: int, min, max, q}` (q > 1)": ds.Q_INT,
+               "`{type: int, min, max, q, log: true}`": ds.Q_LOG_INT,
+               "`{type: normal, mean, sd}` (default 0, 1)": ds.NORMAL,
+               "`{type: nested, params: {name: param, ...}}`": ds.NESTED}
+
+
+def test_the_readme_domain_table_says_what_validation_refuses():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {cells[0]: cells[2] for line in readme.splitlines()
+            if (cells := [c.strip() for c in line.strip().strip("|").split("|")])[0] in README_ROWS}
+    assert set(rows) == set(README_ROWS)
+    for row, kind in README_ROWS.items():
+        named = {w.strip() for w in rows[row].split(",") if w.strip()}
+        assert named == {who for who, table in ds._WHY.items() if kind in table}, row
