@@ -143,3 +143,28 @@ def test_malformed_domains_are_refused_naming_the_field(param, message):
     found = problems(campaign(searchSpace=replace({"p": param})))
     assert any(path.startswith("spec.searchSpace.p") and message in text
                for path, text in found.items()), found
+
+
+@pytest.mark.slow
+def test_a_random_campaign_enumerates_its_grid_and_nests_its_dicts(local_ray, tmp_path):
+    import json
+    from pathlib import Path
+
+    from hpo_operator.campaign.status import Phase
+    from hpo_operator.driver.run import run_campaign
+
+    space = {"x": {"type": "float", "min": 0.0, "max": 1.0, "q": 0.25},
+             "act": {"type": "grid", "values": ["relu", 2, False]},
+             "opt": {"type": "nested", "params": {
+                 "noise": {"type": "normal", "mean": 0.0, "sd": 1.0},
+                 "width": {"type": "int", "min": 8, "max": 64, "q": 8, "log": True}}}}
+    doc = parsed("grid-nested", {"strategy": {"searcher": {"type": "random", "seed": 0}},
+                                 "budget": {"trials": 1}, "searchSpace": replace(space)})
+    status = run_campaign(doc, tmp_path, [], publish_interval=30)
+    assert status.phase is Phase.SUCCEEDED, status.message
+    configs = [json.loads(p.read_text())
+               for p in Path(status.experiment_path).glob("*/params.json")]
+    assert Counter(repr(c["act"]) for c in configs) == {"'relu'": 1, "2": 1, "False": 1}
+    for config in configs:
+        assert config["x"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert set(config["opt"]) == {"noise", "width"} and config["opt"]["width"] % 8 == 0
