@@ -73,10 +73,10 @@ def test_unknown_strategy_and_parameter_types_name_the_choices():
     assert found["spec.strategy.searcher.type"].startswith(
         "spec.strategy.searcher.type: unknown searcher 'tpe'; expected one of: random, grid,")
     assert found["spec.searchSpace.x.type"].endswith(
-        "unknown parameter type 'choise'; expected one of: float, int, choice "
-        "(did you mean choice?)")
+        "unknown parameter type 'choise'; expected one of: float, int, normal, choice, grid, "
+        "nested (did you mean choice?)")
     assert found["spec.searchSpace.y.type"].endswith("is required; expected one of: float, int, "
-                                                     "choice")
+                                                     "normal, choice, grid, nested")
     assert not any("tag" in text or "discriminator" in text for text in found.values())
 
 

@@ -87,6 +87,10 @@ def test_preserve_unknown_fields_only_on_free_maps() -> None:
         "spec.trainable.config",
         "spec.searchSpace.additionalProperties.values.items",
         "spec.searchSpace.additionalProperties.initial.values.items",
+        "spec.searchSpace.additionalProperties.params.additionalProperties.values.items",
+        "spec.searchSpace.additionalProperties.params.additionalProperties.initial.values.items",
+        "spec.searchSpace.additionalProperties.when.values.items",
+        "spec.searchSpace.additionalProperties.params.additionalProperties.when.values.items",
         "spec.strategy.searcher.pointsToEvaluate.items.additionalProperties"])
 
 

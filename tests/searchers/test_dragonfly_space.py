@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from hpo_operator.campaign.spec import ChoiceParam, FloatParam, IntParam
@@ -108,3 +109,45 @@ def test_suggestions_lie_in_the_space() -> None:
         assert_in_space(config)
         searcher.on_trial_complete(str(i), {"loss": math.log10(config["lr"]) ** 2 + config["layers"]})
     assert searcher._opt.gp_processor is not None  # the last suggestions came from the GP
+
+
+Q_SPACE = {
+    "dropout": FloatParam(type="float", min=0.0, max=0.5, q=0.1),
+    "lr": FloatParam(type="float", min=0.001, max=0.1, q=0.001, log=True),
+    "width": IntParam(type="int", min=8, max=64, q=8),
+    "batch": IntParam(type="int", min=4, max=1024, q=4, log=True),
+}
+
+
+def on_grid(value: float, q: float) -> bool:
+    return abs(value / q - round(value / q)) < 1e-9 * max(1, abs(value / q))
+
+
+def test_quantised_ranges_map_onto_their_grid_and_back() -> None:
+    space = DragonflySpace(Q_SPACE)
+    variables = space.domain_config()["domain"]
+    assert variables[0] == {"name": "x0", "type": "int", "min": 0, "max": 5}  # indices of 0.1
+    assert variables[2] == {"name": "x2", "type": "int", "min": 1, "max": 8}
+    rng = np.random.default_rng(0)
+    seen: dict[str, set] = {name: set() for name in Q_SPACE}
+    for _ in range(2000):
+        raw = [rng.integers(v["min"], v["max"] + 1) if v["type"] == "int"
+               else rng.uniform(v["min"], v["max"]) for v in variables]
+        config = space.to_config(raw)
+        for name, param in Q_SPACE.items():
+            assert param.min <= config[name] <= param.max and on_grid(config[name], param.q)
+            seen[name].add(round(config[name], 9))
+        assert space.to_config(space.to_raw(config)) == config  # every value round-trips
+    assert seen["width"] == {8, 16, 24, 32, 40, 48, 56, 64}
+    assert {4, 1024} <= seen["batch"]  # both ends of a quantised log int are reached
+
+
+def test_quantised_suggestions_lie_on_the_grid() -> None:
+    searcher = DragonflySearcher(Q_SPACE, metric="loss", mode="min", seed=1,
+                                 options={"acq_opt_max_evals": 100, "gpb_hp_tune_criterion": "ml",
+                                          "hp_tune_max_evals": 100})
+    for i in range(9):
+        config = searcher.suggest(str(i))
+        for name, param in Q_SPACE.items():
+            assert param.min <= config[name] <= param.max and on_grid(config[name], param.q)
+        searcher.on_trial_complete(str(i), {"loss": (config["width"] - 40) ** 2})

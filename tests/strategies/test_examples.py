@@ -13,7 +13,8 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.y*m
 
 def test_there_are_examples_for_the_strategies():
     text = " ".join(p.read_text() for p in EXAMPLES)
-    for kind in ("type: optuna", "type: bohb", "type: pbt", "type: pb2", "type: dragonfly"):
+    for kind in ("type: optuna", "type: bohb", "type: pbt", "type: pb2", "type: dragonfly",
+                 "type: hyperopt", "type: nevergrad"):
         assert kind in text
 
 

@@ -96,3 +96,16 @@ def test_optuna_starts_up_as_optuna_does():
         "trainable": {"entrypoint": "tests.support.trainables:Curve"}})).spec
     default = inspect.signature(optuna.samplers.TPESampler).parameters["n_startup_trials"].default
     assert make_searcher(spec)._sampler._n_startup_trials == default == 10
+
+
+def test_hyperopt_starts_up_as_ray_does():
+    from ray.tune.search.hyperopt import HyperOptSearch
+
+    spec = parse_campaign(exact("hyperopt", {
+        "objective": {"metric": "loss", "mode": "min"}, "searchSpace": LR,
+        "strategy": {"scheduler": {"type": "fifo"}, "searcher": {"type": "hyperopt"}},
+        "budget": {"trials": 4, "maxIterationsPerTrial": 2},
+        "trainable": {"entrypoint": "tests.support.trainables:Curve"}})).spec
+    default = inspect.signature(HyperOptSearch).parameters["n_initial_points"].default
+    searcher = make_searcher(spec)
+    assert searcher.algo.keywords["n_startup_jobs"] == default == 20

@@ -51,9 +51,10 @@ def test_a_plugin_whose_library_is_missing_names_what_to_install(monkeypatch):
 
 def test_only_searcher_types_of_the_spec_register(monkeypatch):
     monkeypatch.setattr(registry, "_factories", {})
-    with pytest.raises(ValueError, match="'hyperopt' is not a searcher type of the spec"):
-        registry.register_searcher("hyperopt", lambda spec, points: None)
-    assert registry.searcher_types() == {"random", "grid", "optuna", "bohb", "dragonfly"}
+    with pytest.raises(ValueError, match="'skopt' is not a searcher type of the spec"):
+        registry.register_searcher("skopt", lambda spec, points: None)
+    assert registry.searcher_types() == {"random", "grid", "optuna", "bohb", "dragonfly",
+                                         "hyperopt", "nevergrad"}
 
 
 def test_registering_imports_neither_ray_nor_dragonfly():

@@ -175,15 +175,27 @@ def config() -> st.SearchStrategy[dict[str, Any]]:
 
 @functools.cache
 @st.composite
-def parameter(draw: Any) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["float", "int", "choice"]))
+def leaf_parameter(draw: Any) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["float", "int", "choice", "grid", "normal"]))
     m = bounds.MAX_PARAMETER_MAGNITUDE
-    if kind == "choice":
+    if kind in ("choice", "grid"):
         values = draw(st.lists(scalar(), min_size=1, max_size=8, unique_by=repr))
-        return {"type": "choice", "values": values}
+        return {"type": kind, "values": values}
+    if kind == "normal":
+        return {"type": "normal", "mean": draw(floats(-m, m)), "sd": draw(floats(1e-300, m))}
     low = draw(ints(-m, m - 1) if kind == "int" else floats(-m, m / 2))
     high = draw(ints(low + 1, m) if kind == "int" else floats(low + abs(low) / 2 + 1, m))
     return {"type": kind, "min": low, "max": high}
+
+
+@functools.cache
+@st.composite
+def parameter(draw: Any) -> dict[str, Any]:
+    if draw(st.integers(0, 5)) == 0:  # now and then a nested one
+        inner = draw(st.dictionaries(st.sampled_from(["a", "b_c", "d.e"]), leaf_parameter(),
+                                     min_size=1, max_size=3))
+        return {"type": "nested", "params": inner}
+    return draw(leaf_parameter())
 
 
 @functools.cache

@@ -1,7 +1,7 @@
 """What a campaign's spec resolves to: every setting of its strategy, defaults filled in.
 
-``hpo validate --explain`` prints this, in the manifest's own field names, so that a user sees
-the Ray Tune settings a manifest gets without reading the defaults off the docs. Defaults that
+``hpo validate --explain`` prints this, in the manifest's own field names (the search space as
+the Ray Tune calls it becomes), so that a user sees the Ray Tune settings a manifest gets without reading the defaults off the docs. Defaults that
 depend on other sections are resolved (PBT's seed, checkpoints kept, their score order); the one
 that depends on the trainable's code is left as null (``runtime.reuseActors``: whether it has
 ``reset_config``); stop criteria name the metric and direction they use. No Ray.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .searchspace import tune_call
 from .spec import CampaignSpec, PopulationScheduler
 from .strategies import checkpoints_to_keep, population_seed
 
@@ -26,8 +27,19 @@ def resolved_settings(spec: CampaignSpec) -> dict[str, Any]:
     checkpoint["keep"] = checkpoints_to_keep(spec)
     if spec.checkpoint.score_attribute is not None:
         checkpoint["scoreOrder"] = spec.checkpoint.resolved_score_order(spec.objective)
-    return {"strategy": strategy, "budget": _budget(spec, dump(spec.budget)),
+    return {"searchSpace": _search_space(spec), "strategy": strategy,
+            "budget": _budget(spec, dump(spec.budget)),
             "checkpoint": checkpoint, "runtime": dump(spec.runtime)}
+
+
+def _search_space(spec: CampaignSpec) -> dict[str, Any]:
+    """Each parameter as the Ray Tune call it becomes, and its condition."""
+    shown: dict[str, Any] = {}
+    for name, param in spec.search_space.items():
+        shown[name] = tune_call(param)
+        if param.when is not None:
+            shown[name] = {"domain": shown[name], "when": {param.when.param: param.when.values}}
+    return shown
 
 
 def _budget(spec: CampaignSpec, budget: dict[str, Any]) -> dict[str, Any]:

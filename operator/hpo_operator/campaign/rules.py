@@ -9,25 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from .conditions import condition_problems
+from .domain_support import domain_problems
 from .problem import Problem
 from .scheduler_rules import scheduler_problems, total_trials, trial_limits
 from .spec import (
     CampaignSpec,
     ChoiceParam,
     FloatParam,
-    GridSearcher,
+    GridParam,
     InitialValues,
     IntParam,
+    NestedParam,
+    NormalParam,
     Param,
     PopulationScheduler,
 )
+from .spec.params import is_multiple
 
 __all__ = ["Problem", "check_spec", "total_trials", "trial_limits"]
 
 
 def check_spec(spec: CampaignSpec) -> list[Problem]:
     return [
-        *_grid_rules(spec),
+        *domain_problems(spec),
+        *condition_problems(spec),
         *_population_field_rules(spec),
         *scheduler_problems(spec),
         *_stop_rules(spec),
@@ -35,17 +41,6 @@ def check_spec(spec: CampaignSpec) -> list[Problem]:
         *_checkpoint_rules(spec),
         *_trainable_config_rules(spec),
         *_warm_start_rules(spec),
-    ]
-
-
-def _grid_rules(spec: CampaignSpec) -> list[Problem]:
-    if not isinstance(spec.strategy.searcher, GridSearcher):
-        return []
-    return [
-        Problem(f"spec.searchSpace.{name}.type",
-                "a grid search enumerates values: use type: choice with the values to try", p.type)
-        for name, p in spec.search_space.items()
-        if not isinstance(p, ChoiceParam)
     ]
 
 
@@ -70,17 +65,22 @@ def _initial_rules(path: str, param: Param, initial: InitialValues) -> list[Prob
     if initial.values is not None:
         return [Problem(f"{path}.values[{i}]", "is outside the parameter's range", v)
                 for i, v in enumerate(initial.values) if not _within(param, v)]
-    if isinstance(param, ChoiceParam):
-        return [Problem(path, "a choice starts from some of its values: give initial.values")]
+    if isinstance(param, (ChoiceParam, GridParam, NestedParam)):
+        return [Problem(path, f"a {param.type} starts from some of its values: give "
+                        "initial.values" if param.type != "nested" else
+                        "a nested parameter has no starting values of its own")]
     assert initial.min is not None and initial.max is not None
+    ends = (("min", initial.min), ("max", initial.max))
     problems = [Problem(f"{path}.{end}", f"is outside the parameter's range "
                         f"[{param.min:g}, {param.max:g}]", value)
-                for end, value in (("min", initial.min), ("max", initial.max))
-                if not param.min <= value <= param.max]
+                for end, value in ends
+                if not isinstance(param, NormalParam) and not param.min <= value <= param.max]
     if isinstance(param, IntParam):
         problems += [Problem(f"{path}.{end}", "must be an integer for an int parameter", value)
-                     for end, value in (("min", initial.min), ("max", initial.max))
-                     if not float(value).is_integer()]
+                     for end, value in ends if not float(value).is_integer()]
+    if param.q is not None:
+        problems += [Problem(f"{path}.{end}", f"must be a multiple of q={param.q:g}", value)
+                     for end, value in ends if not is_multiple(value, param.q)]
     return problems
 
 
@@ -144,11 +144,16 @@ def _warm_start_rules(spec: CampaignSpec) -> list[Problem]:
 
 
 def _within(param: Param, value: Any) -> bool:
-    if isinstance(param, ChoiceParam):
+    if isinstance(param, (ChoiceParam, GridParam)):
         return value in param.values
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or isinstance(param, NestedParam):  # a point's values are scalars
         return False
     if isinstance(param, IntParam) and not float(value).is_integer():
         return False
+    if param.q is not None and not is_multiple(value, param.q):
+        return False
+    if isinstance(param, NormalParam):
+        return True
     assert isinstance(param, (FloatParam, IntParam))
     return param.min <= value <= param.max

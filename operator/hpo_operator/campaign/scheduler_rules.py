@@ -13,6 +13,7 @@ from .spec import (
     BohbSearcher,
     CampaignSpec,
     ChoiceParam,
+    GridParam,
     GridSearcher,
     HyperBandScheduler,
     MedianStoppingScheduler,
@@ -21,6 +22,7 @@ from .spec import (
     PopulationScheduler,
     RandomSearcher,
     infer_role,
+    leaves,
 )
 from .tune_names import TRAINING_ITERATION
 
@@ -38,11 +40,12 @@ def trial_limits(spec: CampaignSpec) -> dict[str, float]:
 
 
 def total_trials(spec: CampaignSpec) -> int:
-    """The trials Tune creates: ``budget.trials``, times the grid's size for a grid search."""
-    if not isinstance(spec.strategy.searcher, GridSearcher):
-        return spec.budget.trials
-    return spec.budget.trials * math.prod(len(p.values) for p in spec.search_space.values()
-                                          if isinstance(p, ChoiceParam))
+    """The trials Tune creates: ``budget.trials`` times the grid's size (its grid parameters,
+    and its choices too for a grid search)."""
+    enumerated = (ChoiceParam, GridParam) if isinstance(spec.strategy.searcher, GridSearcher) \
+        else GridParam
+    return spec.budget.trials * math.prod(len(p.values) for _, p in leaves(spec.search_space)
+                                          if isinstance(p, enumerated))
 
 
 def hyperband_trials_needed(max_t: int, eta: float, trials: int) -> int:

@@ -10,9 +10,11 @@ of our own live above the core and are found through :mod:`.registry`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import registry
+from .conditions import OptunaSpace, bohb_space, conditional
 from .searchspace import tune_domain
 from .spec import (
     BohbSearcher,
@@ -20,7 +22,10 @@ from .spec import (
     ChoiceParam,
     FloatParam,
     GridSearcher,
+    HyperOptSearcher,
     IntParam,
+    NevergradSearcher,
+    NormalParam,
     OptunaSearcher,
     Pb2Scheduler,
     PbtScheduler,
@@ -36,6 +41,8 @@ INSTALL = {
     "bohb": "pip install hpbandster ConfigSpace",
     "pb2": "pip install scikit-learn",
     "dragonfly": "the dragonfly extra of hpo-operator",
+    "hyperopt": "pip install 'hyperopt>=0.2.7'",
+    "nevergrad": "pip install 'nevergrad>=1.0'",
 }
 
 
@@ -104,24 +111,30 @@ def pbt_mutations(spec: CampaignSpec) -> dict[str, Any]:
 def pb2_bounds(spec: CampaignSpec) -> dict[str, list[float]]:
     """PB2's GP bandit works on numeric ranges (validation rejects mutated choices for pb2)."""
     return {name: [p.min, p.max] for name, p in spec.search_space.items()
-            if isinstance(p, (FloatParam, IntParam)) and p.mutate}
+            if isinstance(p, (FloatParam, IntParam)) and p.mutate}  # q and normal are refused
 
 
 class ClipToSpace:
     """``clipToRange``: PBT's explore multiplies numbers by a factor without bounds (as Ray Tune
-    does by default); this keeps them in the declared range.
+    does by default); this keeps them in the declared range, and on a quantised one's grid.
 
     A class, not a closure, so the scheduler pickles with the experiment state.
     """
 
     def __init__(self, spec: CampaignSpec) -> None:
-        self.bounds = {name: (p.min, p.max) for name, p in spec.search_space.items()
-                       if isinstance(p, (FloatParam, IntParam))}
+        numeric = {name: p for name, p in spec.search_space.items()
+                   if isinstance(p, (FloatParam, IntParam, NormalParam))}
+        self.bounds = {name: (getattr(p, "min", -math.inf), getattr(p, "max", math.inf), p.q)
+                       for name, p in numeric.items()}
 
     def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
-        for name, (low, high) in self.bounds.items():
-            if name in config and isinstance(config[name], (int, float)):
-                config[name] = type(config[name])(min(max(config[name], low), high))
+        for name, (low, high, q) in self.bounds.items():
+            value = config.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if q is not None:  # the multiple of q nearest, inside the range
+                    value = q * min(max(round(value / q), math.ceil(low / q)),
+                                    math.floor(high / q))
+                config[name] = type(config[name])(min(max(value, low), high))
         return config
 
 
@@ -143,17 +156,31 @@ def make_searcher(spec: CampaignSpec) -> Any | None:
         return BasicVariantGenerator(points_to_evaluate=points, random_state=s.seed,
                                      max_concurrent=spec.budget.max_concurrent_trials or 0)
     if isinstance(s, OptunaSearcher):
-        return _optuna(s, points)
+        return _optuna(spec, s, points)
     if isinstance(s, BohbSearcher):
         _need("hpbandster", "searcher bohb")
         _need("ConfigSpace", "searcher bohb")
         from ray.tune.search.bohb import TuneBOHB
 
+        if conditional(spec):  # our ConfigSpace, with its conditions
+            return TuneBOHB(space=bohb_space(spec, s.seed), metric=spec.objective.metric,
+                            mode=spec.objective.mode, seed=s.seed, points_to_evaluate=points)
         return TuneBOHB(seed=s.seed, points_to_evaluate=points)
+    if isinstance(s, HyperOptSearcher):
+        _need("hyperopt", "searcher hyperopt")
+        from ray.tune.search.hyperopt import HyperOptSearch
+
+        return HyperOptSearch(points_to_evaluate=points, n_initial_points=s.n_initial_points,
+                              random_state_seed=s.seed)
+    if isinstance(s, NevergradSearcher):
+        _need("nevergrad", "searcher nevergrad")
+        from .nevergrad_search import seeded_nevergrad
+
+        return seeded_nevergrad(spec, s, points)
     return _registered(spec, s.type, points)
 
 
-def _optuna(s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
+def _optuna(spec: CampaignSpec, s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
     _need("optuna", "searcher optuna")
     import optuna
     from ray.tune.search.optuna import OptunaSearch
@@ -167,6 +194,9 @@ def _optuna(s: OptunaSearcher, points: list[dict[str, Any]] | None) -> Any:
         # so two trials started together are not given the same configuration.
         sampler = optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=startup,
                                              constant_liar=True)
+    if conditional(spec):  # a define-by-run space: Tune's domains cannot say "only when"
+        return OptunaSearch(space=OptunaSpace(spec), metric=spec.objective.metric,
+                            mode=spec.objective.mode, sampler=sampler, points_to_evaluate=points)
     return OptunaSearch(sampler=sampler, points_to_evaluate=points)  # the seed is the sampler's
 
 

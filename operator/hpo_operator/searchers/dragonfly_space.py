@@ -4,7 +4,9 @@ Dragonfly handles int, float, discrete-numeric and discrete (categorical) variab
 which is why the guide chose it. It has no log scale, so log ranges are searched in log space
 (the GP then models the metric against log(lr), which is what makes a log range worth declaring)
 and exponentiated on the way back. A log-scaled int is a float over [ln(min-1/2), ln(max+1/2)]
-rounded back, so that every integer gets a fair share of the range.
+rounded back, so that every integer gets a fair share of the range. A quantised range (q) is
+searched over the indices of its multiples of q: an int variable, or for a log range the same
+log-spaced float as above over the indices, so that every value proposed is on the grid.
 
 Dragonfly returns numpy scalars; configs handed to Tune hold plain Python values of the declared
 type, and a choice returns the very value the manifest listed.
@@ -17,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..campaign.spec import ChoiceParam, FloatParam, IntParam, Param
+from ..campaign.spec.params import is_multiple
 
 
 class _Dimension:
@@ -28,12 +31,17 @@ class _Dimension:
 
     def variable(self, label: str) -> dict[str, Any]:
         p = self.param
+        if isinstance(p, (FloatParam, IntParam)) and _step(p) is not None and not p.log:
+            # A quantised range is an int over the indices of its multiples of q.
+            return {"name": label, "type": "int", "min": round(p.min / p.q),
+                    "max": round(p.max / p.q)}
         if isinstance(p, FloatParam):
             low, high = (math.log(p.min), math.log(p.max)) if p.log else (p.min, p.max)
             return {"name": label, "type": "float", "min": low, "max": high}
         if isinstance(p, IntParam):
-            if p.log:
-                low, high = math.log(p.min - 0.5), math.log(p.max + 0.5)
+            if p.log:  # over the indices of the multiples of q (q = 1: every integer)
+                step = p.q if p.quantised else 1
+                low, high = math.log(p.min / step - 0.5), math.log(p.max / step + 0.5)
                 return {"name": label, "type": "float", "min": low, "max": high}
             return {"name": label, "type": "int", "min": p.min, "max": p.max}
         if p.numeric:
@@ -46,11 +54,15 @@ class _Dimension:
         """Dragonfly's value for this dimension as the config value Tune passes to the trial."""
         p = self.param
         if isinstance(p, FloatParam):
+            if p.q is not None:
+                index = round(math.exp(float(raw)) / p.q) if p.log else round(float(raw))
+                return min(max(index * p.q, p.min), p.max)
             value = math.exp(float(raw)) if p.log else float(raw)
             return min(max(value, p.min), p.max)
         if isinstance(p, IntParam):
-            value = round(math.exp(float(raw))) if p.log else round(float(raw))
-            return int(min(max(value, p.min), p.max))
+            # raw is the value's index among the multiples of q (its log for a log range).
+            index = round(math.exp(float(raw))) if p.log else round(float(raw))
+            return int(min(max(index * (p.q if p.quantised else 1), p.min), p.max))
         if p.numeric:
             x = float(raw)
             return min(p.values, key=lambda v: abs(float(v) - x))  # type: ignore[arg-type]
@@ -66,11 +78,23 @@ class _Dimension:
                 raise ValueError(f"{self.name}: {value!r} is outside [{p.min}, {p.max}]")
             if isinstance(p, IntParam) and value != int(value):
                 raise ValueError(f"{self.name}: expected an integer, got {value!r}")
+            step = _step(p)
+            if step is not None and not is_multiple(value, step):
+                raise ValueError(f"{self.name}: {value!r} is not a multiple of {step}")
             if p.log:
-                return math.log(value)
+                return math.log(value / step if isinstance(p, IntParam) and step else value)
+            if step is not None:
+                return round(value / step)
             return int(value) if isinstance(p, IntParam) else float(value)
         index = _index_of(p, value, self.name)
         return float(p.values[index]) if p.numeric else f"v{index}"
+
+
+def _step(param: FloatParam | IntParam) -> float | None:
+    """The quantisation step of a range, None for none (an int's q = 1 is none)."""
+    if isinstance(param, IntParam):
+        return param.q if param.quantised else None
+    return param.q
 
 
 def _index_of(param: ChoiceParam, value: Any, name: str) -> int:

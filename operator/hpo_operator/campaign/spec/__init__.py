@@ -23,14 +23,22 @@ from . import bounds
 from .base import SpecModel
 from .k8s import DNS_LABEL_PATTERN
 from .params import (
+    PARAM_NAME_PATTERN,
     ChoiceParam,
     ChoiceValue,
+    Condition,
     FloatParam,
+    GridParam,
     HyperparameterRole,
     InitialValues,
     IntParam,
+    LeafParam,
+    NestedParam,
+    NormalParam,
     Param,
+    ParamName,
     infer_role,
+    leaves,
 )
 from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
 from .stopping import Plateau, Stop, Threshold
@@ -43,7 +51,9 @@ from .strategy import (
     FifoScheduler,
     GridSearcher,
     HyperBandScheduler,
+    HyperOptSearcher,
     MedianStoppingScheduler,
+    NevergradSearcher,
     OptunaSearcher,
     Pb2Scheduler,
     PbtScheduler,
@@ -59,8 +69,6 @@ from .values import json_tree
 
 METRIC_PATTERN = r"^[A-Za-z_][A-Za-z0-9_./:-]*$"
 ENTRYPOINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
-PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
-ParamName = Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH, pattern=PARAM_NAME_PATTERN)]
 ConfigKey = Annotated[str, Field(max_length=bounds.MAX_CONFIG_KEY_LENGTH)]
 
 __all__ = [
@@ -68,6 +76,8 @@ __all__ = [
     "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
     "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "InitialValues", "IntParam",
+    "Condition", "GridParam", "HyperOptSearcher", "LeafParam", "NestedParam", "NevergradSearcher",
+    "NormalParam", "PARAM_NAME_PATTERN", "ParamName", "leaves",
     "MedianStoppingScheduler", "Metadata", "Objective", "OptunaSearcher", "Param",
     "Pb2Scheduler", "PbtScheduler", "PerTrialResources", "Plateau", "PopulationScheduler",
     "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",

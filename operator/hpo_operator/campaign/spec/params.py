@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -40,6 +41,18 @@ class InitialValues(SpecModel):
         return self
 
 
+PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+ParamName = Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH, pattern=PARAM_NAME_PATTERN)]
+
+
+class Condition(SpecModel):
+    """A conditional parameter: searched, and in the trial's config, only when ``param`` (a
+    choice of the search space) took one of ``values``."""
+
+    param: ParamName
+    values: list[ChoiceValue] = Field(min_length=1, max_length=bounds.MAX_CHOICES)
+
+
 class _Param(SpecModel):
     role: HyperparameterRole | None = Field(
         default=None,
@@ -56,56 +69,102 @@ class _Param(SpecModel):
         default=None,
         description="PBT/PB2: where starting values are drawn (default: the whole range, which "
         "stays the range that explore moves the value in).")
+    when: Condition | None = Field(
+        default=None, description="Search this parameter only when another takes given values "
+        "(searchers optuna and bohb); the trial's config lacks it otherwise.")
 
 
 _MAGNITUDE = bounds.MAX_PARAMETER_MAGNITUDE
 
 
 class FloatParam(_Param):
+    """A float range: Tune's uniform, loguniform, quniform or qloguniform."""
+
     type: Literal["float"]
     min: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     max: float = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
+    q: float | None = Field(
+        default=None, gt=0, le=_MAGNITUDE,
+        description="Quantisation: values are multiples of q (min and max must be too).")
 
     @model_validator(mode="after")
     def _check_range(self) -> FloatParam:
         _check_numeric_range(self.min, self.max, self.log)
+        _check_multiples(self.min, self.max, self.q)
         return self
 
 
 class IntParam(_Param):
+    """An int range, both bounds included: Tune's randint, lograndint, qrandint or qlograndint."""
+
     type: Literal["int"]
     min: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     max: int = Field(ge=-_MAGNITUDE, le=_MAGNITUDE)
     log: bool = False
+    q: int | None = Field(
+        default=None, ge=1, le=_MAGNITUDE,
+        description="Quantisation: values are multiples of q (min and max must be too).")
 
     @model_validator(mode="after")
     def _check_range(self) -> IntParam:
         _check_numeric_range(self.min, self.max, self.log)
+        _check_multiples(self.min, self.max, self.q)
         return self
 
+    @property
+    def quantised(self) -> bool:
+        """q = 1 is every integer: a plain randint."""
+        return self.q is not None and self.q > 1
 
+
+class NormalParam(_Param):
+    """A normally distributed float: Tune's randn, or qrandn with q."""
+
+    type: Literal["normal"]
+    mean: float = Field(default=0.0, ge=-_MAGNITUDE, le=_MAGNITUDE)
+    sd: float = Field(default=1.0, gt=0, le=_MAGNITUDE)
+    q: float | None = Field(default=None, gt=0, le=_MAGNITUDE,
+                            description="Quantisation: values are multiples of q.")
+
+
+def _unique(values: list[ChoiceValue], what: str) -> list[ChoiceValue]:
+    if not values:
+        raise ValueError(f"a {what} needs at least one value")
+    seen: list[ChoiceValue] = []
+    for v in values:
+        if v in seen:
+            raise ValueError(f"duplicate value {quote(v)}")
+        seen.append(v)
+    return values
 
 
 class ChoiceParam(_Param):
+    """One of the values, drawn at random: Tune's choice."""
+
     type: Literal["choice"]
     values: list[ChoiceValue] = Field(max_length=bounds.MAX_CHOICES)
 
     @field_validator("values")
     @classmethod
     def _non_empty_unique(cls, values: list[ChoiceValue]) -> list[ChoiceValue]:
-        if not values:
-            raise ValueError("a choice needs at least one value")
-        seen: list[ChoiceValue] = []
-        for v in values:
-            if v in seen:
-                raise ValueError(f"duplicate value {quote(v)}")
-            seen.append(v)
-        return values
+        return _unique(values, "choice")
 
     @property
     def numeric(self) -> bool:
         return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
+
+
+class GridParam(_Param):
+    """Every one of the values, each in its own trials: Tune's grid_search."""
+
+    type: Literal["grid"]
+    values: list[ChoiceValue] = Field(max_length=bounds.MAX_CHOICES)
+
+    @field_validator("values")
+    @classmethod
+    def _non_empty_unique(cls, values: list[ChoiceValue]) -> list[ChoiceValue]:
+        return _unique(values, "grid")
 
 
 def _check_numeric_range(low: float, high: float, log: bool) -> None:
@@ -117,7 +176,44 @@ def _check_numeric_range(low: float, high: float, log: bool) -> None:
         raise ValueError(f"a log range needs min > 0, got min={low}")
 
 
-Param = Annotated[Union[FloatParam, IntParam, ChoiceParam], Field(discriminator="type")]
+def is_multiple(value: float, q: float) -> bool:
+    """Whether ``value`` is a multiple of ``q``, up to float rounding (0.3 of 0.1 is)."""
+    ratio = value / q
+    return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, abs(ratio))
+
+
+def _check_multiples(low: float, high: float, q: float | None) -> None:
+    # Bounds on the grid keep every searcher's quantised values inside min..max, both included.
+    if q is not None and not (is_multiple(low, q) and is_multiple(high, q)):
+        raise ValueError(f"min and max must be multiples of q={q:g}, got min={low:g}, "
+                         f"max={high:g}")
+
+
+LeafParam = Annotated[Union[FloatParam, IntParam, NormalParam, ChoiceParam, GridParam],
+                      Field(discriminator="type")]
+
+
+class NestedParam(_Param):
+    """A dict of parameters: the trial's config holds a dict under this name, as when a Tune
+    ``param_space`` nests one. One level deep (the CRD schema has no recursion)."""
+
+    type: Literal["nested"]
+    params: dict[ParamName, LeafParam] = Field(min_length=1, max_length=bounds.MAX_PARAMETERS)
+
+
+Param = Annotated[Union[FloatParam, IntParam, NormalParam, ChoiceParam, GridParam, NestedParam],
+                  Field(discriminator="type")]
+
+
+def leaves(space: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every searched value with its path, ``outer/inner`` for a nested one (Ray's spelling
+    when it flattens a nested space for a searcher)."""
+    for name, param in space.items():
+        if isinstance(param, NestedParam):
+            for inner, leaf in param.params.items():
+                yield f"{name}/{inner}", leaf
+        else:
+            yield name, param
 
 # Names that set the learning process, not the network: PBT may change these mid-training.
 _ALGORITHM_WORDS = ("lr", "learning_rate", "momentum", "batch_size", "weight_decay", "beta",

@@ -218,8 +218,30 @@ class DragonflySearcher(_WarmStart):
     seed: Seed | None = None
 
 
+class HyperOptSearcher(_WarmStart):
+    """HyperOpt's TPE through Ray Tune (HyperOptSearch)."""
+
+    type: Literal["hyperopt"]
+    seed: Seed | None = None
+    n_initial_points: int = Field(
+        default=20, ge=1, le=bounds.MAX_TRIALS,
+        description="Random trials before TPE takes over (HyperOptSearch's default: 20).")
+
+
+NEVERGRAD_OPTIMIZERS = ("NGOpt", "OnePlusOne", "TwoPointsDE", "CMA", "PSO", "RandomSearch")
+
+
+class NevergradSearcher(_WarmStart):
+    """A Nevergrad optimiser through Ray Tune (NevergradSearch); NGOpt picks one by itself."""
+
+    type: Literal["nevergrad"]
+    optimizer: Literal[NEVERGRAD_OPTIMIZERS] = "NGOpt"  # type: ignore[valid-type]
+    seed: Seed | None = None
+
+
 Searcher = Annotated[
-    Union[RandomSearcher, GridSearcher, OptunaSearcher, BohbSearcher, DragonflySearcher],
+    Union[RandomSearcher, GridSearcher, OptunaSearcher, BohbSearcher, DragonflySearcher,
+          HyperOptSearcher, NevergradSearcher],
     Field(discriminator="type"),
 ]
 
