@@ -32,7 +32,7 @@ from .params import (
     Param,
     infer_role,
 )
-from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
+from .resources import Bundle, ClusterResources, PerTrialResources, Resources, Storage, Toleration
 from .stopping import Plateau, Stop, Threshold
 from .strategy import (
     AshaScheduler,
@@ -64,7 +64,7 @@ ParamName = Annotated[str, Field(max_length=bounds.MAX_NAME_LENGTH, pattern=PARA
 ConfigKey = Annotated[str, Field(max_length=bounds.MAX_CONFIG_KEY_LENGTH)]
 
 __all__ = [
-    "API_VERSION", "KIND", "AshaScheduler", "AsyncHyperBandScheduler", "BohbScheduler",
+    "API_VERSION", "KIND", "AshaScheduler", "Bundle", "AsyncHyperBandScheduler", "BohbScheduler",
     "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
     "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "InitialValues", "IntParam",

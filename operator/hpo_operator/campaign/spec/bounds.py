@@ -66,6 +66,12 @@ MIN_MEMORY_BYTES = 2**20
 MAX_QUANTITY_LENGTH = 20
 MAX_IMAGE_LENGTH = 512
 """A whole image reference; its repository name has at most 255 characters (OCI)."""
+MAX_CUSTOM_RESOURCES = 16
+"""Custom Ray resources a trial, a bundle or a worker names."""
+MAX_RESOURCE_NAME = 63
+MAX_CUSTOM_AMOUNT = 1_000_000
+MAX_BUNDLES = 16
+"""Placement-group bundles of one trial: its workers."""
 MAX_NODE_SELECTOR = 32
 MAX_TOLERATIONS = 32
 
