@@ -16,6 +16,7 @@ import yaml
 
 from ..campaign.spec import Campaign, ClusterResources
 from . import names, security
+from .sizing import custom_resources_param
 from .defaults import RAY_VERSION, ClusterDefaults
 
 __all__ = ["RAY_VERSION", "ClusterDefaults", "build_manifest_configmap", "build_progress_configmap",
@@ -147,6 +148,8 @@ def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]
     start_params = {"dashboard-host": "0.0.0.0"}
     if cluster.workers:
         start_params["num-cpus"] = "0"  # trials go to the workers; the head keeps the driver
+    else:
+        start_params.update(custom_resources_param(cluster))
     resources = {"cpu": _quantity(cluster.head_cpus), "memory": cluster.head_memory}
     container = {
         "name": "ray-head", "image": cluster.image or defaults.image,
@@ -193,7 +196,7 @@ def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, An
     return {
         "groupName": "gpu-workers" if cluster.gpus_per_worker else "workers",
         "replicas": cluster.workers, "minReplicas": cluster.workers,
-        "maxReplicas": cluster.workers, "rayStartParams": {},
+        "maxReplicas": cluster.workers, "rayStartParams": custom_resources_param(cluster),
         "template": {"metadata": {"labels": names.labels(campaign.metadata.name, "ray-worker")},
                      "spec": _restricted(pod, defaults)},
     }
