@@ -99,6 +99,7 @@ def _tune_config(campaign: Campaign, trainable: Any) -> Any:
 def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
     from ray import tune
 
+    from .tracking import tracking_callbacks
     from .tune_callback import CampaignCallback
 
     spec = campaign.spec
@@ -109,4 +110,4 @@ def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
             checkpoint_at_end=spec.checkpoint.at_end, **checkpoint_score(spec)),
-        callbacks=[CampaignCallback()], verbose=0)
+        callbacks=[CampaignCallback(), *tracking_callbacks(campaign, exp_dir)], verbose=0)

@@ -54,6 +54,7 @@ from .strategy import (
     Strategy,
     TuneScheduler,
 )
+from .tracking import MlflowTracking, SecretKeyRef, Tracking, WandbTracking
 from .units import parse_duration
 from .values import json_tree
 
@@ -73,6 +74,7 @@ __all__ = [
     "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
     "Storage", "Strategy", "Threshold", "Toleration", "Trainable", "TuneScheduler", "infer_role",
     "parse_duration",
+    "Bundle", "MlflowTracking", "SecretKeyRef", "Tracking", "WandbTracking",
 ]
 
 
@@ -178,6 +180,9 @@ class CampaignSpec(SpecModel):
     checkpoint: Checkpoint = Field(default_factory=Checkpoint)
     runtime: Runtime = Field(default_factory=Runtime)
     storage: Storage = Field(default_factory=Storage)
+    tracking: Tracking = Field(default_factory=Tracking, description="Experiment trackers the "
+                               "trials are also logged to (MLflow, W&B); TensorBoard logs are "
+                               "always written.")
 
     @model_validator(mode="after")
     def _fits_a_configmap(self) -> CampaignSpec:

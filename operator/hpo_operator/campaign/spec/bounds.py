@@ -75,6 +75,15 @@ MAX_BUNDLES = 16
 MAX_NODE_SELECTOR = 32
 MAX_TOLERATIONS = 32
 
+# -- tracking --------------------------------------------------------------------------------
+MAX_TRACKING_URI = 512
+MAX_TRACKING_NAME = 128
+"""An MLflow experiment name, a W&B project, entity or group."""
+MAX_TRACKING_TAGS = 16
+MAX_TRACKING_TAG = 128
+"""Characters of a tag's key or value."""
+MAX_SECRET_KEY = 253
+
 # -- storage ---------------------------------------------------------------------------------
 MAX_STORAGE_PATH = 256
 MAX_DNS_SUBDOMAIN = 253
