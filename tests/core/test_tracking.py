@@ -124,6 +124,10 @@ def test_the_trackers_default_to_the_campaigns_name():
     ({"wandb": {"project": "p", "apiKey": "s3cr3t"}}, "wandb.apiKey", "not a known field"),
     ({"wandb": {"project": "p", "apiKeySecret": {"name": "Not_A_Name", "key": "k"}}},
      "wandb.apiKeySecret.name", "DNS subdomain"),
+    ({"wandb": {"project": "p", "apiKeySecret": {"name": "db-password", "key": "k"}}},
+     "wandb.apiKeySecret.name", "hpo-tracking-*"),
+    ({"mlflow": {"trackingUri": "https://m.example", "tokenSecret": {
+        "name": "hpo-tracking-m", "key": "a/b"}}}, "mlflow.tokenSecret.key", "Secret key"),
     ({"wandb": {"project": "p", "mode": "disabled"}}, "wandb.mode", "offline"),
     ({"wandb": {"project": "../../p"}}, "wandb.project", "letters, digits"),
     ({"wandb": {"project": "p", "tags": ["t"] * 17}}, "wandb.tags", "at most 16"),

@@ -42,6 +42,11 @@ BUNDLE_CLUSTER = {"cluster": {"workers": 2, "cpusPerWorker": 4, "gpusPerWorker":
 CAMPAIGNS = {
     "head-only": campaign_doc("head-only"),
     "bundles": campaign_doc("bundles", resources=BUNDLE_CLUSTER),
+    "tracked": campaign_doc("tracked", tracking={
+        "mlflow": {"trackingUri": "https://mlflow.example", "tokenSecret": {
+            "name": "hpo-tracking-mlflow", "key": "token"}},
+        "wandb": {"project": "hpo", "apiKeySecret": {"name": "hpo-tracking-wandb",
+                                                      "key": "api-key"}}}),
     "head-custom": campaign_doc("head-custom", resources={
         "cluster": {"workers": 0, "customPerWorker": {"accel_v5": 1}},
         "perTrial": {"cpu": 1, "memory": "1Gi", "custom": {"accel_v5": 1}}}),
@@ -308,3 +313,20 @@ def test_trials_that_fit_their_pods_pass(key: str) -> None:
     campaign = parse_campaign(CAMPAIGNS[key])
     assert sizing_problems(campaign) == []
     OperatorSettings().check_limits(campaign)
+
+
+def test_tracker_credentials_reach_the_driver_from_their_secrets_only() -> None:
+    campaign = parse_campaign(CAMPAIGNS["tracked"])
+    job = build_rayjob(campaign, ClusterDefaults())
+    cluster = job["spec"]["rayClusterSpec"]
+    head_env = cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "MLFLOW_TRACKING_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "hpo-tracking-mlflow", "key": "token"}}} in head_env
+    assert {"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {
+        "name": "hpo-tracking-wandb", "key": "api-key"}}} in head_env
+    for group in cluster["workerGroupSpecs"]:  # trials log nothing themselves
+        names_ = {e["name"] for e in group["template"]["spec"]["containers"][0]["env"]}
+        assert not names_ & {"MLFLOW_TRACKING_TOKEN", "WANDB_API_KEY"}
+    # The manifest the driver reads names the Secrets, never holds their values.
+    text = build_objects(campaign, ClusterDefaults(), token="t")[0]["data"][names.MANIFEST_KEY]
+    assert "hpo-tracking-wandb" in text and "valueFrom" not in text

@@ -143,6 +143,16 @@ def _driver_env(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, str]
     return env
 
 
+def _tracking_env(campaign: Campaign) -> list[dict[str, Any]]:
+    """The trackers' credentials, from the Secrets the spec names, for the driver on the head
+    (MLflow logs from the driver; W&B's logging actors run on its node and get the key from it)."""
+    tracking = campaign.spec.tracking
+    refs = [("MLFLOW_TRACKING_TOKEN", tracking.mlflow and tracking.mlflow.token_secret),
+            ("WANDB_API_KEY", tracking.wandb and tracking.wandb.api_key_secret)]
+    return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+            for variable, ref in refs if ref is not None]
+
+
 def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]:
     cluster = campaign.spec.resources.cluster
     start_params = {"dashboard-host": "0.0.0.0"}
@@ -153,7 +163,7 @@ def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]
     resources = {"cpu": _quantity(cluster.head_cpus), "memory": cluster.head_memory}
     container = {
         "name": "ray-head", "image": cluster.image or defaults.image,
-        "env": security.auth_env(campaign),
+        "env": security.auth_env(campaign) + _tracking_env(campaign),
         "ports": [{"containerPort": 6379, "name": "gcs"}, {"containerPort": names.DASHBOARD_PORT,
                                                         "name": "dashboard"},
                   {"containerPort": 10001, "name": "client"}],

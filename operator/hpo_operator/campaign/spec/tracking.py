@@ -43,11 +43,23 @@ TrackingName = Annotated[str, Field(min_length=1, max_length=bounds.MAX_TRACKING
 Tag = Annotated[str, Field(min_length=1, max_length=bounds.MAX_TRACKING_TAG, pattern=TAG_PATTERN)]
 
 
+TRACKING_SECRET_PREFIX = "hpo-tracking-"
+
+
+def _tracking_secret(name: str) -> str:
+    # The driver's pod reads the Secret with the kubelet's rights, not its author's: only
+    # Secrets named for campaigns may be handed to them.
+    if not name.startswith(TRACKING_SECRET_PREFIX):
+        raise ValueError(f"{quote(name)}: a campaign may read only Secrets named "
+                         f"{TRACKING_SECRET_PREFIX}*, which are meant for campaigns")
+    return name
+
+
 class SecretKeyRef(SpecModel):
     """A key of a Kubernetes Secret in the campaign's namespace, given to the driver as an
-    environment variable."""
+    environment variable. Its name starts with ``hpo-tracking-``."""
 
-    name: DnsSubdomain
+    name: Annotated[DnsSubdomain, AfterValidator(_tracking_secret)]
     key: str = Field(max_length=bounds.MAX_SECRET_KEY, pattern=SECRET_KEY_PATTERN)
 
 
