@@ -4,6 +4,7 @@ from the manifest to what Ray gives each trial."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -13,8 +14,10 @@ from hpo_operator.campaign.status import Phase
 from hpo_operator.driver.run import run_campaign
 from hpo_operator.campaign.progress import JsonFileSink
 
-from tests.support.campaigns import campaign, parsed, problems
+from tests.support.campaigns import campaign, parsed, problems, write
 from tests.support.probes import probe_records
+from tests.support.processes import free_port, stop
+from tests.support.ray_nodes import BIN, node_env, start_node, wait_for_head
 
 GIB = 2**30
 
@@ -88,10 +91,10 @@ NODES = [{"CPU": 4.0, "GPU": 1.0, "memory": 8.0 * GIB}, {"CPU": 4.0, "memory": 8
     ([{"CPU": 2.0}, {"CPU": 2.0}], "STRICT_PACK", None),
     ([{"CPU": 1.0}] * 3, "STRICT_SPREAD", "2 node(s)"),
     ([{"CPU": 1.0}] * 2, "STRICT_SPREAD", None),
-    ([{"CPU": 1.0, "GPU": 2.0}], "PACK", "has 1 GPU in all"),
+    ([{"CPU": 1.0, "GPU": 2.0}], "PACK", "2 GPU (spec.resources.perTrial) but the Ray cluster has 1 in all"),
     ([{"CPU": 5.0}], "PACK", "no node"),
     ([{"CPU": 1.0, "memory": 9.0 * GIB}], "PACK", "9 GiB memory on one node"),
-    ([{"CPU": 1.0, "accel": 1.0}], "PACK", "has 0 accel in all"),
+    ([{"CPU": 1.0, "accel": 1.0}], "PACK", "1 accel (spec.resources.perTrial) but the Ray cluster has 0 in all"),
 ])
 def test_placement_refuses_only_what_can_never_fit(bundles, strategy, words):
     why = placement_problem(bundles, strategy, NODES)
@@ -150,3 +153,30 @@ def test_a_trial_the_local_cluster_cannot_hold_fails_at_once(local_ray, tmp_path
     assert status.condition("Complete").reason == "Unschedulable"
     assert words in status.message, status.message
     assert probe_records(tmp_path / "probes") == []
+
+
+@pytest.mark.slow
+def test_a_trial_gets_the_custom_resources_a_node_offers(tmp_path, ray_temp_dir):
+    """A head started as KubeRay and the Slurm script start nodes, with custom resources: each
+    trial holds the amount it asked for."""
+    env = node_env(tmp_path)
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    head = start_node(["--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                       '--resources={"accel_v5": 2}', f"--temp-dir={ray_temp_dir}"],
+                      env, tmp_path / "head.log")
+    try:
+        wait_for_head(address, env, 90, tmp_path / "head.log")
+        doc = probe_campaign(tmp_path, per_trial(cpu=0.5, custom={"accel_v5": 1.5}))
+        doc["spec"]["budget"]["maxConcurrentTrials"] = 2
+        status_file = tmp_path / "status.json"
+        done = subprocess.run(
+            [str(BIN / "hpo"), "run", str(write(tmp_path, doc)), "--address", address, "--quiet",
+             "--storage", str(tmp_path / "runs"), "--status-file", str(status_file)],
+            env=env, capture_output=True, text=True, timeout=300)
+        status = json.loads(status_file.read_text())
+        assert done.returncode == 0 and status["phase"] == "Succeeded", (done.stdout, status)
+        records = probe_records(tmp_path / "probes")
+        assert [r["assigned"] for r in records] == [{"CPU": 0.5, "accel_v5": 1.5}] * 2
+    finally:
+        stop(head, timeout=40)

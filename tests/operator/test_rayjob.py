@@ -290,14 +290,14 @@ def test_no_custom_resources_no_resources_param() -> None:
     ({"cluster": {"workers": 2, "memoryPerWorker": "8Gi"}, "perTrial": {"memory": "12Gi"}},
      "12 GiB memory on one node"),
     ({"cluster": {"workers": 1}, "perTrial": {"custom": {"accel_v5": 1}}},
-     "has 0 accel_v5 in all"),
+     "1 accel_v5 (spec.resources.perTrial) but the RayJob's cluster (spec.resources.cluster) has 0 in all"),
     ({"cluster": {"workers": 1, "cpusPerWorker": 8},
       "perTrial": {"bundles": [{"cpu": 1}, {"cpu": 1}], "placementStrategy": "STRICT_SPREAD"}},
      "STRICT_SPREAD"),
     ({"cluster": {"workers": 2, "cpusPerWorker": 4},
       "perTrial": {"bundles": [{"cpu": 3}, {"cpu": 3}], "placementStrategy": "STRICT_PACK"}},
      "STRICT_PACK"),
-    ({"cluster": {"workers": 0, "headCpus": 2}, "perTrial": {"cpu": 3}}, "has 2 CPU in all"),
+    ({"cluster": {"workers": 0, "headCpus": 2}, "perTrial": {"cpu": 3}}, "has 2 in all"),
 ])
 def test_trials_no_pod_could_hold_are_refused_before_anything_is_made(resources, words):
     campaign = parse_campaign(campaign_doc("unfit", resources=resources))

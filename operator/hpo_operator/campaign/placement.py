@@ -44,10 +44,11 @@ def placement_problem(bundles: Sequence[Resources], strategy: str,
     cluster = _summed(nodes)
     for name, amount in total.items():
         if amount > cluster.get(name, 0.0):
+            have = cluster.get(name, 0.0)
+            shown = f"{have / 2**30:g} GiB" if name == "memory" else f"{have:g}"
             return (f"each trial asks for {describe({name: amount})} "
-                    f"(spec.resources.perTrial) but {where} has "
-                    f"{describe({name: cluster.get(name, 0.0)})} in all; lower the request or "
-                    "add nodes")
+                    f"(spec.resources.perTrial) but {where} has {shown} in all; lower the "
+                    "request or add nodes")
     for i, bundle in enumerate(bundles):
         if not any(fits(bundle, node) for node in nodes):
             which = f"bundle {i} of each trial" if len(bundles) > 1 else "each trial"
