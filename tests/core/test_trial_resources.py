@@ -10,9 +10,9 @@ import pytest
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.placement import placement_problem
+from hpo_operator.campaign.progress import JsonFileSink
 from hpo_operator.campaign.status import Phase
 from hpo_operator.driver.run import run_campaign
-from hpo_operator.campaign.progress import JsonFileSink
 
 from tests.support.campaigns import campaign, parsed, problems, write
 from tests.support.probes import probe_records

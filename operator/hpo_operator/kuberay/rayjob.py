@@ -16,8 +16,8 @@ import yaml
 
 from ..campaign.spec import Campaign, ClusterResources
 from . import names, security
-from .sizing import custom_resources_param
 from .defaults import RAY_VERSION, ClusterDefaults
+from .sizing import custom_resources_param
 
 __all__ = ["RAY_VERSION", "ClusterDefaults", "build_manifest_configmap", "build_progress_configmap",
            "build_rayjob"]
