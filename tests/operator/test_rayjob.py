@@ -330,3 +330,16 @@ def test_tracker_credentials_reach_the_driver_from_their_secrets_only() -> None:
     # The manifest the driver reads names the Secrets, never holds their values.
     text = build_objects(campaign, ClusterDefaults(), token="t")[0]["data"][names.MANIFEST_KEY]
     assert "hpo-tracking-wandb" in text and "valueFrom" not in text
+
+
+def test_hpo_render_refuses_trials_no_pod_could_hold(tmp_path, capsys) -> None:
+    from hpo_operator.cli import main
+
+    from tests.support.campaigns import write
+
+    doc = campaign_doc("unfit", resources={"cluster": {"workers": 1, "cpusPerWorker": 2},
+                                           "perTrial": {"cpu": 3}})
+    assert main(["render", str(write(tmp_path, doc))]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "hpo render: spec.resources.perTrial: each trial asks for 3 CPU" in captured.err
