@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from typing import Any
@@ -11,10 +12,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from hpo_operator.campaign.manifest import parse_campaign
+from hpo_operator.campaign.manifest import ManifestError, parse_campaign
+from hpo_operator.controller.settings import OperatorSettings
 from hpo_operator.kuberay import names
 from hpo_operator.kuberay.rayjob import ClusterDefaults, build_rayjob
 from hpo_operator.kuberay.render import build_objects, render_yaml
+from hpo_operator.kuberay.sizing import sizing_problems
 
 from tests.support.campaigns import replace
 
@@ -29,8 +32,24 @@ GPU_CLUSTER = {"cluster": {"image": "registry.example/trainer:1", "workers": 3, 
                                             "effect": "NoSchedule"}]},
                "perTrial": {"cpu": 2, "gpu": 1}}
 
+BUNDLE_CLUSTER = {"cluster": {"workers": 2, "cpusPerWorker": 4, "gpusPerWorker": 1,
+                               "memoryPerWorker": "16Gi",
+                               "customPerWorker": {"accel_v5": 2, "licence.seat": 1}},
+                  "perTrial": {"bundles": [{"cpu": 1, "memory": "2Gi"},
+                                           {"cpu": 2, "gpu": 1, "custom": {"accel_v5": 1}}],
+                               "placementStrategy": "STRICT_SPREAD"}}
+
 CAMPAIGNS = {
     "head-only": campaign_doc("head-only"),
+    "bundles": campaign_doc("bundles", resources=BUNDLE_CLUSTER),
+    "tracked": campaign_doc("tracked", tracking={
+        "mlflow": {"trackingUri": "https://mlflow.example", "tokenSecret": {
+            "name": "hpo-tracking-mlflow", "key": "token"}},
+        "wandb": {"project": "hpo", "apiKeySecret": {"name": "hpo-tracking-wandb",
+                                                      "key": "api-key"}}}),
+    "head-custom": campaign_doc("head-custom", resources={
+        "cluster": {"workers": 0, "customPerWorker": {"accel_v5": 1}},
+        "perTrial": {"cpu": 1, "memory": "1Gi", "custom": {"accel_v5": 1}}}),
     "gpu-workers": campaign_doc("gpu-workers", resources=GPU_CLUSTER,
                                 budget=replace({"trials": 64, "timeLimit": "8h"}),
                                 storage={"path": "/mnt/hpo", "volumeClaim": "hpo-runs"}),
@@ -233,3 +252,94 @@ def test_restricted_pods_on_request() -> None:
     [submitter] = pods["submitter"]["containers"]
     assert "command" not in submitter and submitter["image"] == "registry.example/trainer:1"
     assert pods["submitter"]["restartPolicy"] == "Never"
+
+
+def started_with(param: str) -> dict[str, float]:
+    """What ``ray start --resources=<param>`` receives once the shell KubeRay runs it through
+    has removed the quoting."""
+    [word] = shlex.split(f"--resources={param}")
+    return json.loads(word.removeprefix("--resources="))
+
+
+def test_workers_advertise_their_custom_resources_as_kuberay_expects() -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS["bundles"]), ClusterDefaults())
+    [group] = job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
+    param = group["rayStartParams"]["resources"]
+    assert param == '"{\\"accel_v5\\": 2, \\"licence.seat\\": 1}"'
+    assert started_with(param) == {"accel_v5": 2, "licence.seat": 1}
+    assert group["template"]["spec"]["containers"][0]["resources"]["limits"] == {
+        "cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}
+    # The head runs no trials: it advertises no custom resources either.
+    assert "resources" not in job["spec"]["rayClusterSpec"]["headGroupSpec"]["rayStartParams"]
+
+
+def test_a_head_only_cluster_advertises_them_on_the_head() -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS["head-custom"]), ClusterDefaults())
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]
+    assert started_with(head["rayStartParams"]["resources"]) == {"accel_v5": 1}
+
+
+def test_no_custom_resources_no_resources_param() -> None:
+    job = build_rayjob(parse_campaign(CAMPAIGNS["gpu-workers"]), ClusterDefaults())
+    assert job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["rayStartParams"] == {}
+
+
+@pytest.mark.parametrize(("resources", "words"), [
+    ({"cluster": {"workers": 2, "cpusPerWorker": 4}, "perTrial": {"cpu": 6}},
+     "no node of the RayJob's cluster"),
+    ({"cluster": {"workers": 2, "memoryPerWorker": "8Gi"}, "perTrial": {"memory": "12Gi"}},
+     "12 GiB memory on one node"),
+    ({"cluster": {"workers": 1}, "perTrial": {"custom": {"accel_v5": 1}}},
+     "1 accel_v5 (spec.resources.perTrial) but the RayJob's cluster (spec.resources.cluster) has 0 in all"),
+    ({"cluster": {"workers": 1, "cpusPerWorker": 8},
+      "perTrial": {"bundles": [{"cpu": 1}, {"cpu": 1}], "placementStrategy": "STRICT_SPREAD"}},
+     "STRICT_SPREAD"),
+    ({"cluster": {"workers": 2, "cpusPerWorker": 4},
+      "perTrial": {"bundles": [{"cpu": 3}, {"cpu": 3}], "placementStrategy": "STRICT_PACK"}},
+     "STRICT_PACK"),
+    ({"cluster": {"workers": 0, "headCpus": 2}, "perTrial": {"cpu": 3}}, "has 2 in all"),
+])
+def test_trials_no_pod_could_hold_are_refused_before_anything_is_made(resources, words):
+    campaign = parse_campaign(campaign_doc("unfit", resources=resources))
+    [problem] = sizing_problems(campaign)
+    assert problem.path == "spec.resources.perTrial" and words in problem.message, problem
+    with pytest.raises(ManifestError) as info:
+        OperatorSettings().check_limits(campaign)
+    assert [p.path for p in info.value.problems] == ["spec.resources.perTrial"]
+
+
+@pytest.mark.parametrize("key", ["bundles", "head-custom", "gpu-workers", "head-only"])
+def test_trials_that_fit_their_pods_pass(key: str) -> None:
+    campaign = parse_campaign(CAMPAIGNS[key])
+    assert sizing_problems(campaign) == []
+    OperatorSettings().check_limits(campaign)
+
+
+def test_tracker_credentials_reach_the_driver_from_their_secrets_only() -> None:
+    campaign = parse_campaign(CAMPAIGNS["tracked"])
+    job = build_rayjob(campaign, ClusterDefaults())
+    cluster = job["spec"]["rayClusterSpec"]
+    head_env = cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "MLFLOW_TRACKING_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "hpo-tracking-mlflow", "key": "token"}}} in head_env
+    assert {"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {
+        "name": "hpo-tracking-wandb", "key": "api-key"}}} in head_env
+    for group in cluster["workerGroupSpecs"]:  # trials log nothing themselves
+        names_ = {e["name"] for e in group["template"]["spec"]["containers"][0]["env"]}
+        assert not names_ & {"MLFLOW_TRACKING_TOKEN", "WANDB_API_KEY"}
+    # The manifest the driver reads names the Secrets, never holds their values.
+    text = build_objects(campaign, ClusterDefaults(), token="t")[0]["data"][names.MANIFEST_KEY]
+    assert "hpo-tracking-wandb" in text and "valueFrom" not in text
+
+
+def test_hpo_render_refuses_trials_no_pod_could_hold(tmp_path, capsys) -> None:
+    from hpo_operator.cli import main
+
+    from tests.support.campaigns import write
+
+    doc = campaign_doc("unfit", resources={"cluster": {"workers": 1, "cpusPerWorker": 2},
+                                           "perTrial": {"cpu": 3}})
+    assert main(["render", str(write(tmp_path, doc))]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "hpo render: spec.resources.perTrial: each trial asks for 3 CPU" in captured.err

@@ -98,6 +98,32 @@ def test_trials_that_cannot_fit_a_node_are_refused(tmp_path):
         plan_job(campaign(per_trial={"cpu": 4}), SlurmOptions(cpus_per_task=2, workdir=tmp_path))
 
 
+@pytest.mark.parametrize(("cluster", "per_trial", "words"), [
+    ({"workers": 2, "cpusPerWorker": 4},
+     {"bundles": [{"cpu": 1}] * 3, "placementStrategy": "STRICT_SPREAD"}, "STRICT_SPREAD"),
+    ({"workers": 2, "cpusPerWorker": 4},
+     {"bundles": [{"cpu": 3}, {"cpu": 2}], "placementStrategy": "STRICT_PACK"}, "STRICT_PACK"),
+    ({"workers": 2, "cpusPerWorker": 4}, {"bundles": [{"cpu": 1}, {"cpu": 5}]}, "bundle 1"),
+    ({"workers": 1, "cpusPerWorker": 4}, {"cpu": 1, "custom": {"accel_v5": 1}},
+     "accel_v5.*has 0 in all"),
+])
+def test_bundles_and_custom_resources_the_nodes_cannot_hold_are_refused(tmp_path, cluster,
+                                                                        per_trial, words):
+    with pytest.raises(SlurmOptionsError, match=words):
+        plan_job(campaign(cluster=cluster, per_trial=per_trial), SlurmOptions(workdir=tmp_path))
+
+
+def test_nodes_advertise_the_custom_resources_and_bundles_may_span_them(tmp_path):
+    spec = campaign(cluster={"workers": 2, "cpusPerWorker": 4, "customPerWorker": {"accel_v5": 1}},
+                    per_trial={"bundles": [{"cpu": 3, "custom": {"accel_v5": 1}},
+                                           {"cpu": 3, "memory": "1Ti"}],
+                               "placementStrategy": "STRICT_SPREAD"})
+    script = render_batch_script(spec, SlurmOptions(workdir=tmp_path))
+    assert """export HPO_RAY_RESOURCES='{"accel_v5": 1.0}'""" in script
+    # Memory is left to the driver's check on the live nodes, which Ray measures.
+    assert plan_job(spec, SlurmOptions(workdir=tmp_path)).custom_resources == {"accel_v5": 1}
+
+
 def test_the_script_is_valid_bash_and_quotes_what_it_is_given(tmp_path):
     opts = SlurmOptions(workdir=tmp_path, python="/opt/my env/bin/python",
                         env_setup=["module load cuda/12", "source '/opt/my env/bin/activate'"])

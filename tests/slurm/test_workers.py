@@ -7,6 +7,7 @@ batch script's ``srun ... start-worker.sh`` does on each other node.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -28,6 +29,15 @@ def _waitnodes(address: str, nodes: int, timeout: float, watch: int, env: dict, 
          "--error-file", str(error)], env=env, capture_output=True, text=True, timeout=120)
 
 
+def _cluster_resources(address: str, env: dict) -> dict:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import json, sys, ray; ray.init(address=sys.argv[1], "
+         "logging_level='ERROR'); print(json.dumps(ray.cluster_resources()))", address],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    return json.loads(probe.stdout.strip().splitlines()[-1])
+
+
 def test_a_worker_joins_the_head_and_waitnodes_sees_it_go(tmp_path, ray_temp_dir):
     temp = ray_temp_dir
     env = node_env(tmp_path, SLURM_CPUS_PER_TASK="1", HPO_RAY_NODE_IP="127.0.0.1",
@@ -37,7 +47,8 @@ def test_a_worker_joins_the_head_and_waitnodes_sees_it_go(tmp_path, ray_temp_dir
     # The worker is started first: it must wait for the head by checking it, not fail.
     worker = subprocess.Popen(
         ["bash", str(REPO / "slurm" / "start-worker.sh"), address],
-        env={**env, "HPO_RAY_TEMP_DIR": str(temp / "w")},
+        env={**env, "HPO_RAY_TEMP_DIR": str(temp / "w"),
+             "HPO_RAY_RESOURCES": '{"accel_v5": 2}'},
         stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
     time.sleep(1)
     head = start_head(port, temp / "h", env, tmp_path / "head.log")
@@ -45,6 +56,8 @@ def test_a_worker_joins_the_head_and_waitnodes_sees_it_go(tmp_path, ray_temp_dir
         wait_for_head(address, env, 90, tmp_path / "head.log")
         joined = _waitnodes(address, 2, 90, worker.pid, env, tmp_path / "err")
         assert joined.returncode == 0, (joined.stderr, (tmp_path / "worker.log").read_text())
+        # The worker advertises the custom resources the batch script exports.
+        assert _cluster_resources(address, env).get("accel_v5") == 2
         stop(worker, timeout=40)
         gone = _waitnodes(address, 2, 60, worker.pid, env, tmp_path / "err")
         assert gone.returncode == 1

@@ -237,6 +237,40 @@ def time_limit(draw: Any) -> int | str | None:
 
 
 @functools.cache
+def resource_name() -> st.SearchStrategy[str]:
+    reserved = ("cpu", "gpu", "memory", "object_store_memory")
+    return word(string.ascii_letters + "_", ALNUM + "_.-", bounds.MAX_RESOURCE_NAME).filter(
+        lambda name: name.lower() not in reserved and "_group_" not in name)
+
+
+@functools.cache
+def custom_resources() -> st.SearchStrategy[dict[str, float]]:
+    amount = floats(bounds.MIN_TRIAL_CPUS, bounds.MAX_CUSTOM_AMOUNT)
+    return st.dictionaries(resource_name(), amount, max_size=bounds.MAX_CUSTOM_RESOURCES)
+
+
+@functools.cache
+@st.composite
+def secret_ref(draw: Any) -> dict[str, str]:
+    prefix = "hpo-tracking-"
+    name = prefix + draw(dns_subdomain(bounds.MAX_DNS_SUBDOMAIN - len(prefix)))
+    return {"name": name, "key": draw(word(ALNUM, ALNUM + "-._", bounds.MAX_SECRET_KEY))}
+
+
+@functools.cache
+@st.composite
+def tracking(draw: Any) -> dict[str, Any]:
+    name = word(ALNUM + "_", ALNUM + "_. -", bounds.MAX_TRACKING_NAME)
+    host = draw(word(LOWER_ALNUM, LOWER_ALNUM + ".-", 63))
+    uri = f"https://{host}/" + draw(_text(ALNUM + "/-_.~%?=&",
+                                          bounds.MAX_TRACKING_URI - len(host) - 9))
+    return {"mlflow": {"trackingUri": uri, "experimentName": draw(name),
+                       "tokenSecret": draw(secret_ref())},
+            "wandb": {"project": draw(name), "mode": draw(st.sampled_from(["online", "offline"])),
+                      "apiKeySecret": draw(secret_ref())}}
+
+
+@functools.cache
 @st.composite
 def cluster(draw: Any) -> dict[str, Any]:
     out = {
@@ -249,6 +283,7 @@ def cluster(draw: Any) -> dict[str, Any]:
         "nodeSelector": draw(st.dictionaries(label_key(), label_value(),
                                              max_size=bounds.MAX_NODE_SELECTOR)),
         "tolerations": draw(st.lists(toleration(), max_size=bounds.MAX_TOLERATIONS)),
+        "customPerWorker": draw(custom_resources()),
     }
     if draw(st.booleans()):
         out["image"] = draw(image())
@@ -275,7 +310,9 @@ def manifest(draw: Any) -> dict[str, Any]:
     nodes = draw(cluster())
     if draw(st.integers(0, 9)):  # mostly trials that fit a node (Slurm refuses the others)
         per_trial = {"cpu": draw(floats(bounds.MIN_TRIAL_CPUS, max(1.0, nodes["cpusPerWorker"]))),
-                     "gpu": draw(floats(0, nodes["gpusPerWorker"]))}
+                     "gpu": draw(floats(0, nodes["gpusPerWorker"])), "memory": draw(memory()),
+                     "custom": {name: draw(floats(bounds.MIN_TRIAL_CPUS, amount))
+                                for name, amount in nodes["customPerWorker"].items()}}
     else:
         per_trial = {"cpu": draw(floats(bounds.MIN_TRIAL_CPUS, bounds.MAX_CPUS)),
                      "gpu": draw(floats(0, bounds.MAX_GPUS))}
@@ -301,6 +338,8 @@ def manifest(draw: Any) -> dict[str, Any]:
         "resources": {"perTrial": per_trial, "cluster": nodes},
         "storage": storage,
     }
+    if draw(st.booleans()):
+        spec["tracking"] = draw(tracking())
     spec["trainable"]["config"] = {k: v for k, v in spec["trainable"]["config"].items()
                                    if k not in spec["searchSpace"]}
     name = draw(word(string.ascii_lowercase, LOWER_ALNUM + "-", 42))

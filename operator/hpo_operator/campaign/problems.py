@@ -15,6 +15,12 @@ from .shown import quote
 from .spec import Campaign
 from .spec.k8s import PATTERN_RULES
 from .spec import PARAM_NAME_PATTERN, METRIC_PATTERN, ENTRYPOINT_PATTERN
+from .spec.tracking import (
+    SECRET_KEY_PATTERN,
+    TAG_PATTERN,
+    TRACKING_NAME_PATTERN,
+    TRACKING_URI_PATTERN,
+)
 
 _PATTERN_RULES = {
     **PATTERN_RULES,
@@ -23,6 +29,14 @@ _PATTERN_RULES = {
     METRIC_PATTERN: "must be a metric name: letters, digits, '_', '.', '/', ':' or '-', "
                     "starting with a letter or '_'",
     ENTRYPOINT_PATTERN: "must be module:attribute, e.g. my_package.train:Trainable",
+    TRACKING_URI_PATTERN: "must be a tracking URI: http:// or https:// and a host (no "
+                          "credentials: tokens come from a Secret), or file: and an absolute "
+                          "path; printable characters, no spaces",
+    TRACKING_NAME_PATTERN: "must be a name of letters, digits, '_', '.', '-' and spaces, "
+                           "starting with a letter, digit or '_'",
+    TAG_PATTERN: "must be a tag of letters, digits, '_', '.', ':', '/', '-' and spaces, starting "
+                 "with a letter, digit or '_'",
+    SECRET_KEY_PATTERN: "must be a Secret key: letters, digits, '-', '_' or '.'",
 }
 _TYPES = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
           "string_type": "a string", "dict_type": "a mapping", "list_type": "a list",

@@ -25,7 +25,13 @@ def render(args: argparse.Namespace) -> int:
         return INVALID_MANIFEST
     if args.backend == "kuberay":
         from ..kuberay.render import render_yaml
+        from ..kuberay.sizing import sizing_problems
 
+        unfit = sizing_problems(campaign)
+        for problem in unfit:
+            print(f"hpo render: {problem}", file=sys.stderr)
+        if unfit:
+            return INVALID_MANIFEST
         sys.stdout.write(render_yaml(campaign))
     else:
         from ..slurm.options import SlurmOptionsError, options_from_args

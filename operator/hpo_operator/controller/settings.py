@@ -20,6 +20,7 @@ from ..campaign.rules import Problem
 from ..campaign.spec import Campaign, bounds
 from ..campaign.spec.k8s import ImageReference, MountPath
 from ..kuberay.rayjob import ClusterDefaults
+from ..kuberay.sizing import sizing_problems
 
 PREFIX = "HPO_"
 
@@ -96,7 +97,8 @@ class OperatorSettings:
                                      f"{exc}") from None
 
     def check_limits(self, campaign: Campaign) -> None:
-        """Raise :class:`ManifestError` for a campaign over this installation's limits."""
+        """Raise :class:`ManifestError` for a campaign over this installation's limits, or one
+        whose trials no pod of its cluster could hold."""
         cluster = campaign.spec.resources.cluster
         over = [Problem(path, f"exceeds this installation's limit of {limit:g} (the chart's "
                               f"campaigns.{chart})", value)
@@ -110,6 +112,7 @@ class OperatorSettings:
                     ("spec.resources.cluster.gpusPerWorker", cluster.gpus_per_worker,
                      self.max_gpus_per_pod, "maxGpusPerPod"))
                 if value > limit]
+        over += sizing_problems(campaign)  # a cluster of these pods could never run a trial
         if over:
             raise ManifestError(over, f"HPOCampaign {campaign.metadata.namespace}/"
                                       f"{campaign.metadata.name}")

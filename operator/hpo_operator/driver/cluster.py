@@ -51,17 +51,16 @@ def wait_for_nodes(nodes: int, timeout: float, progress: CampaignProgress) -> st
 def unschedulable(spec: CampaignSpec) -> str | None:
     """Why no trial could ever start on this cluster, or None. Tune would wait forever instead.
 
-    Only totals are checked: an autoscaling cluster may add nodes, but not beyond its limits.
-    ``HPO_SKIP_RESOURCE_CHECK=1`` skips the check (a cluster whose limits Ray cannot see yet).
+    Only the nodes there are count: an autoscaling cluster may add nodes, but not beyond its
+    limits. ``HPO_SKIP_RESOURCE_CHECK=1`` skips the check (a cluster whose limits Ray cannot see
+    yet).
     """
     if os.environ.get("HPO_SKIP_RESOURCE_CHECK"):
         return None
     import ray
 
-    total = ray.cluster_resources()
-    wants = {"CPU": spec.resources.per_trial.cpu, "GPU": spec.resources.per_trial.gpu}
-    for name, amount in wants.items():
-        if amount > total.get(name, 0.0):
-            return (f"each trial asks for {amount:g} {name} (spec.resources.perTrial) but the Ray "
-                    f"cluster has {total.get(name, 0.0):g} in all; lower the request or add nodes")
-    return None
+    from ..campaign.placement import placement_problem
+
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    per_trial = spec.resources.per_trial
+    return placement_problem(per_trial.ray_bundles(), per_trial.placement_strategy, nodes)

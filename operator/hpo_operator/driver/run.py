@@ -12,6 +12,7 @@ from ..campaign.status import CampaignStatus, Phase, now_iso
 from ..campaign.status_io import StatusUnreadable
 from . import cluster, outcome
 from .events import CampaignProgress
+from .tracking import TrackingError, check_available
 from .tuner import TrainableError, build_tuner, load_trainable
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ def _run(campaign: Campaign, exp: ExperimentDir, sinks: list[ProgressSink], addr
         trainable = load_trainable(spec.trainable.entrypoint)
     except TrainableError as exc:
         return outcome.finish(progress, Phase.FAILED, "TrainableNotFound", str(exc))
+    try:
+        check_available(campaign)
+    except TrackingError as exc:
+        return outcome.finish(progress, Phase.FAILED, "TrackingUnavailable", str(exc))
 
     cluster.ensure_ray(address)
     missing = cluster.wait_for_nodes(expect_nodes, nodes_timeout, progress)

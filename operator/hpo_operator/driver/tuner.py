@@ -58,8 +58,7 @@ def build_tuner(campaign: Campaign, trainable: Any, exp_dir: Path) -> Any:
     from .. import searchers  # noqa: F401  (fills the registry make_searcher looks in)
 
     spec = campaign.spec
-    resources = {"cpu": spec.resources.per_trial.cpu, "gpu": spec.resources.per_trial.gpu}
-    wrapped = tune.with_resources(trainable, resources)
+    wrapped = tune.with_resources(trainable, trial_resources(campaign))
     space = param_space(spec)
     # Tune's own tables would interleave with the campaign's progress lines.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -68,6 +67,15 @@ def build_tuner(campaign: Campaign, trainable: Any, exp_dir: Path) -> Any:
                                   resume_errored=True, param_space=space)
     return tune.Tuner(wrapped, param_space=space, tune_config=_tune_config(campaign, trainable),
                       run_config=_run_config(campaign, exp_dir))
+
+
+def trial_resources(campaign: Campaign) -> Any:
+    """What Tune reserves per trial: a placement group of the spec's bundles (one bundle for a
+    trial of one process, which is what Tune makes of a resources dict)."""
+    from ray.tune import PlacementGroupFactory
+
+    per_trial = campaign.spec.resources.per_trial
+    return PlacementGroupFactory(per_trial.ray_bundles(), strategy=per_trial.placement_strategy)
 
 
 def _tune_config(campaign: Campaign, trainable: Any) -> Any:
@@ -95,6 +103,7 @@ def _tune_config(campaign: Campaign, trainable: Any) -> Any:
 def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
     from ray import tune
 
+    from .tracking import tracking_callbacks
     from .tune_callback import CampaignCallback
 
     spec = campaign.spec
@@ -110,4 +119,4 @@ def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
             checkpoint_at_end=spec.checkpoint.at_end, **checkpoint_score(spec)),
-        callbacks=[CampaignCallback()], verbose=0)
+        callbacks=[CampaignCallback(), *tracking_callbacks(campaign, exp_dir)], verbose=0)

@@ -17,6 +17,7 @@ import yaml
 from ..campaign.spec import Campaign, ClusterResources
 from . import names, security
 from .defaults import RAY_VERSION, ClusterDefaults
+from .sizing import custom_resources_param
 
 __all__ = ["RAY_VERSION", "ClusterDefaults", "build_manifest_configmap", "build_progress_configmap",
            "build_rayjob"]
@@ -142,15 +143,27 @@ def _driver_env(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, str]
     return env
 
 
+def _tracking_env(campaign: Campaign) -> list[dict[str, Any]]:
+    """The trackers' credentials, from the Secrets the spec names, for the driver on the head
+    (MLflow logs from the driver; W&B's logging actors run on its node and get the key from it)."""
+    tracking = campaign.spec.tracking
+    refs = [("MLFLOW_TRACKING_TOKEN", tracking.mlflow and tracking.mlflow.token_secret),
+            ("WANDB_API_KEY", tracking.wandb and tracking.wandb.api_key_secret)]
+    return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+            for variable, ref in refs if ref is not None]
+
+
 def _head_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, Any]:
     cluster = campaign.spec.resources.cluster
     start_params = {"dashboard-host": "0.0.0.0"}
     if cluster.workers:
         start_params["num-cpus"] = "0"  # trials go to the workers; the head keeps the driver
+    else:
+        start_params.update(custom_resources_param(cluster))
     resources = {"cpu": _quantity(cluster.head_cpus), "memory": cluster.head_memory}
     container = {
         "name": "ray-head", "image": cluster.image or defaults.image,
-        "env": security.auth_env(campaign),
+        "env": security.auth_env(campaign) + _tracking_env(campaign),
         "ports": [{"containerPort": 6379, "name": "gcs"}, {"containerPort": names.DASHBOARD_PORT,
                                                         "name": "dashboard"},
                   {"containerPort": 10001, "name": "client"}],
@@ -193,7 +206,7 @@ def _worker_group(campaign: Campaign, defaults: ClusterDefaults) -> dict[str, An
     return {
         "groupName": "gpu-workers" if cluster.gpus_per_worker else "workers",
         "replicas": cluster.workers, "minReplicas": cluster.workers,
-        "maxReplicas": cluster.workers, "rayStartParams": {},
+        "maxReplicas": cluster.workers, "rayStartParams": custom_resources_param(cluster),
         "template": {"metadata": {"labels": names.labels(campaign.metadata.name, "ray-worker")},
                      "spec": _restricted(pod, defaults)},
     }

@@ -8,14 +8,16 @@ Values reach the shell through ``shlex.quote`` only.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shlex
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..campaign.placement import placement_problem
 from ..campaign.spec import Campaign
 from .options import SlurmOptions, SlurmOptionsError, default_storage, format_slurm_time, \
     parse_slurm_time
@@ -48,6 +50,8 @@ class JobPlan:
     storage: Path
     run_dir: Path
     workdir: Path
+    custom_resources: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources each node advertises (``resources.cluster.customPerWorker``)."""
 
     @property
     def status_file(self) -> Path:
@@ -86,6 +90,8 @@ def plan_job(campaign: Campaign, options: SlurmOptions) -> JobPlan:
     if per_trial.gpu > gpus:
         raise SlurmOptionsError(f"a trial needs {per_trial.gpu:g} GPUs (resources.perTrial.gpu) "
                                 f"but a node gets {gpus} (--gpus-per-node): no trial could start")
+    custom = dict(cluster.custom_per_worker)
+    _check_placement(campaign, nodes, {"CPU": float(cpus), "GPU": float(gpus), **custom})
     if options.time:
         time_seconds: int | None = parse_slurm_time(options.time)
     elif spec.budget.time_limit:
@@ -99,7 +105,21 @@ def plan_job(campaign: Campaign, options: SlurmOptions) -> JobPlan:
     return JobPlan(campaign=name, job_name=options.job_name or name, nodes=nodes,
                    cpus_per_task=cpus, gpus_per_node=gpus, time_seconds=time_seconds,
                    stop_grace=grace, storage=storage,
-                   run_dir=options.run_dir or new_run_dir(storage, name), workdir=options.workdir)
+                   run_dir=options.run_dir or new_run_dir(storage, name), workdir=options.workdir,
+                   custom_resources=custom)
+
+
+def _check_placement(campaign: Campaign, nodes: int, node: dict[str, float]) -> None:
+    """Bundles, custom resources and strict strategies against the job's alike nodes. Memory is
+    left to the driver's check on the live cluster: Ray measures each node's own."""
+    per_trial = campaign.spec.resources.per_trial
+    bundles = [{k: v for k, v in bundle.items() if k != "memory"}
+               for bundle in per_trial.ray_bundles()]
+    why = placement_problem([b for b in bundles if b], per_trial.placement_strategy,
+                            [node] * nodes, where=f"the batch job's {nodes} node(s) (--nodes, "
+                            "--cpus-per-task, --gpus-per-node, resources.cluster.customPerWorker)")
+    if why:
+        raise SlurmOptionsError(f"{why}: no trial could start")
 
 
 def sbatch_lines(plan: JobPlan, options: SlurmOptions) -> list[str]:
@@ -136,6 +156,7 @@ def _settings(plan: JobPlan, options: SlurmOptions) -> list[str]:
              f"HPO_STOP_GRACE={plan.stop_grace}",
              f"export HPO_RAY_PORT={options.ray_port or 'auto'}",
              f"export HPO_GPUS_PER_NODE={plan.gpus_per_node}",
+             f"export HPO_RAY_RESOURCES={q(json.dumps(plan.custom_resources))}",
              f"export HPO_RAY_START_TIMEOUT={options.ray_start_timeout:g}",
              'export HPO_RAY_TEMP_DIR="/tmp/ray-hpo-$SLURM_JOB_ID"']
     if Path(options.python).is_absolute():  # its `ray` and `hpo` come first on PATH

@@ -40,7 +40,7 @@ from .params import (
     infer_role,
     leaves,
 )
-from .resources import ClusterResources, PerTrialResources, Resources, Storage, Toleration
+from .resources import Bundle, ClusterResources, PerTrialResources, Resources, Storage, Toleration
 from .stopping import Plateau, Stop, Threshold
 from .strategy import (
     AshaScheduler,
@@ -64,6 +64,7 @@ from .strategy import (
     Strategy,
     TuneScheduler,
 )
+from .tracking import MlflowTracking, SecretKeyRef, Tracking, WandbTracking
 from .units import parse_duration
 from .values import json_tree
 
@@ -72,7 +73,7 @@ ENTRYPOINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
 ConfigKey = Annotated[str, Field(max_length=bounds.MAX_CONFIG_KEY_LENGTH)]
 
 __all__ = [
-    "API_VERSION", "KIND", "AshaScheduler", "AsyncHyperBandScheduler", "BohbScheduler",
+    "API_VERSION", "KIND", "AshaScheduler", "Bundle", "AsyncHyperBandScheduler", "BohbScheduler",
     "BohbSearcher", "Budget", "Campaign", "CampaignSpec", "Checkpoint", "ChoiceParam",
     "ChoiceValue", "ClusterResources", "DragonflySearcher", "FifoScheduler", "FloatParam",
     "GridSearcher", "HyperBandScheduler", "HyperparameterRole", "InitialValues", "IntParam",
@@ -83,6 +84,7 @@ __all__ = [
     "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
     "Storage", "Strategy", "Threshold", "Toleration", "Trainable", "TuneScheduler", "infer_role",
     "parse_duration",
+    "Bundle", "MlflowTracking", "SecretKeyRef", "Tracking", "WandbTracking",
 ]
 
 
@@ -204,6 +206,9 @@ class CampaignSpec(SpecModel):
     checkpoint: Checkpoint = Field(default_factory=Checkpoint)
     runtime: Runtime = Field(default_factory=Runtime)
     storage: Storage = Field(default_factory=Storage)
+    tracking: Tracking = Field(default_factory=Tracking, description="Experiment trackers the "
+                               "trials are also logged to (MLflow, W&B); TensorBoard logs are "
+                               "always written.")
 
     @model_validator(mode="after")
     def _fits_a_configmap(self) -> CampaignSpec:

@@ -69,8 +69,23 @@ MIN_MEMORY_BYTES = 2**20
 MAX_QUANTITY_LENGTH = 20
 MAX_IMAGE_LENGTH = 512
 """A whole image reference; its repository name has at most 255 characters (OCI)."""
+MAX_CUSTOM_RESOURCES = 16
+"""Custom Ray resources a trial, a bundle or a worker names."""
+MAX_RESOURCE_NAME = 63
+MAX_CUSTOM_AMOUNT = 1_000_000
+MAX_BUNDLES = 16
+"""Placement-group bundles of one trial: its workers."""
 MAX_NODE_SELECTOR = 32
 MAX_TOLERATIONS = 32
+
+# -- tracking --------------------------------------------------------------------------------
+MAX_TRACKING_URI = 512
+MAX_TRACKING_NAME = 128
+"""An MLflow experiment name, a W&B project, entity or group."""
+MAX_TRACKING_TAGS = 16
+MAX_TRACKING_TAG = 128
+"""Characters of a tag's key or value."""
+MAX_SECRET_KEY = 253
 
 # -- storage ---------------------------------------------------------------------------------
 MAX_STORAGE_PATH = 256

@@ -10,11 +10,9 @@ from ..shown import quote
 from . import bounds
 from .base import SpecModel
 from .k8s import DnsSubdomain, ImageReference, LabelKey, LabelValue, MemoryQuantity, MountPath
+from .trial_resources import Bundle, CustomResources, PerTrialResources
 
-
-class PerTrialResources(SpecModel):
-    cpu: float = Field(default=1, ge=bounds.MIN_TRIAL_CPUS, le=bounds.MAX_CPUS)
-    gpu: float = Field(default=0, ge=0, le=bounds.MAX_GPUS)
+__all__ = ["Bundle", "ClusterResources", "PerTrialResources", "Resources", "Storage", "Toleration"]
 
 
 class Toleration(SpecModel):
@@ -46,6 +44,9 @@ class ClusterResources(SpecModel):
     cpus_per_worker: float = Field(default=4, ge=bounds.MIN_POD_CPUS, le=bounds.MAX_CPUS)
     gpus_per_worker: int = Field(default=0, ge=0, le=bounds.MAX_GPUS)
     memory_per_worker: MemoryQuantity = "8Gi"
+    custom_per_worker: CustomResources = Field(
+        default_factory=dict, description="Custom Ray resources each node that runs trials "
+        "advertises (the workers; the head when there are none), for resources.perTrial.custom.")
     head_cpus: float = Field(default=2, ge=bounds.MIN_POD_CPUS, le=bounds.MAX_CPUS)
     head_memory: MemoryQuantity = "4Gi"
     node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict,

@@ -11,7 +11,8 @@
 # Environment (all optional): HPO_RAY (ray executable), HPO_RAY_PORT (6379; "auto": a free port,
 # so that several campaigns can share a node),
 # HPO_RAY_START_TIMEOUT (seconds, 180), HPO_RAY_NODE_IP (default: first address of `hostname -I`),
-# HPO_GPUS_PER_NODE (0), SLURM_CPUS_PER_TASK (CPUs for Ray), HPO_RAY_TEMP_DIR, HPO_RAY_LOG,
+# HPO_GPUS_PER_NODE (0), HPO_RAY_RESOURCES (custom resources as JSON, {}), SLURM_CPUS_PER_TASK
+# (CPUs for Ray), HPO_RAY_TEMP_DIR, HPO_RAY_LOG,
 # HPO_RAY_PID_FILE (the srun PID, to stop the head later), HPO_ERROR_FILE (gets the one-line reason
 # on failure), HPO_RAY_HEAD_ARGS (extra `ray start` arguments). Token authentication: export
 # RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH before calling (the batch script does).
@@ -60,6 +61,7 @@ echo "start-head.sh: starting the Ray head on $HEAD_NODE at $ADDRESS (log: $LOG)
 srun --nodes=1 --ntasks=1 -w "$HEAD_NODE" \
   "$RAY" start --head --block --node-ip-address="$IP" --port="$PORT" \
   --num-cpus="${SLURM_CPUS_PER_TASK:-$(nproc)}" --num-gpus="${HPO_GPUS_PER_NODE:-0}" \
+  --resources="${HPO_RAY_RESOURCES:-"{}"}" \
   --temp-dir="$TEMP" --include-dashboard=false --disable-usage-stats ${HPO_RAY_HEAD_ARGS:-} \
   >"$LOG" 2>&1 </dev/null &
 head_pid=$!
