@@ -30,6 +30,7 @@ class CampaignProgress:
         self.publisher = publisher
         self.base = base  # what the tracker does not know: times, conditions, resumes
         self.searched = set(spec.search_space)
+        self.fail_fast = spec.runtime.fail_fast
         self._sigint_handler_in_run: Any = None
 
     def status(self, phase: Phase = Phase.RUNNING) -> CampaignStatus:
@@ -73,6 +74,15 @@ class CampaignProgress:
     def trial_errored(self, trial: Any) -> None:
         self.tracker.trial_errored(trial.trial_id, error_summary(trial))
 
+    def trial_preempted(self, trial: Any) -> None:
+        logger.info("trial %s lost its node; retrying it from its last checkpoint",
+                    trial.trial_id)
+        self.tracker.trial_preempted(trial.trial_id)
+
+    def trial_failed_for_good(self) -> bool:
+        """Whether runtime.failFast ends the campaign now: a trial errored, its retries used up."""
+        return self.fail_fast and bool(self.tracker.errors())
+
     def trial_stopped_early(self, trial_id: str) -> None:
         """What the schedulers of campaign.stop_recording tell (early_stops.reporting_to)."""
         self.tracker.trial_stopped_early(trial_id)
@@ -81,6 +91,8 @@ class CampaignProgress:
         """Start a resumed run from what the saved experiment holds, so that progress goes on
         from there: its trials' results, the finished ones, the clock and time to target."""
         from ray.tune import ExperimentAnalysis
+
+        from . import trial_failures
 
         try:
             analysis = ExperimentAnalysis(str(exp_dir))
@@ -92,6 +104,7 @@ class CampaignProgress:
             frame = frames.get(trial.trial_id)
             for row in frame.to_dict("records") if frame is not None else ():
                 self.tracker.trial_result(trial.trial_id, self.config(trial), row)
+            self.tracker.trial_preempted(trial.trial_id, trial_failures.preemptions(trial))
             if trial.status == TERMINATED:
                 self.tracker.trial_completed(trial.trial_id, trial.last_result)
             else:  # unfinished and errored trials are resumed

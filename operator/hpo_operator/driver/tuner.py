@@ -91,13 +91,18 @@ def _tune_config(campaign: Campaign, trainable: Any) -> Any:
 def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
     from ray import tune
 
+    from .trial_failures import with_fail_fast
     from .tune_callback import CampaignCallback
 
     spec = campaign.spec
+    stop = stop_criteria(spec)
+    # Tune's fail_fast trips on any trial error, a preemption too: FailFast stops the campaign
+    # instead, at the first trial that errored for good (see .trial_failures).
     return tune.RunConfig(
-        name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop_criteria(spec),
+        name=exp_dir.name, storage_path=str(exp_dir.parent),
+        stop=with_fail_fast(stop) if spec.runtime.fail_fast else stop,
         failure_config=tune.FailureConfig(max_failures=spec.runtime.max_trial_retries,
-                                          fail_fast=spec.runtime.fail_fast),
+                                          fail_fast=False),
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
             checkpoint_at_end=spec.checkpoint.at_end, **checkpoint_score(spec)),
