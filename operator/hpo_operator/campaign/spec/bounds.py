@@ -21,6 +21,8 @@ deadline margin (at most MAX_DEADLINE_MARGIN_SECONDS) it still fits."""
 MAX_DEADLINE_MARGIN_SECONDS = INT32_MAX - MAX_TIME_LIMIT_SECONDS
 MAX_DURATION_TEXT = 32
 """Characters of a duration string such as '1h30m'."""
+MAX_STALL_FACTOR = 1_000
+"""runtime.trialStallFactor: iteration times of silence before a trial counts as stalled."""
 
 # -- strategy --------------------------------------------------------------------------------
 MAX_SEED = 2**32 - 1
