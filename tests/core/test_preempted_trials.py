@@ -23,10 +23,12 @@ from tests.support.ray_nodes import BIN, node_env, start_head, start_node, wait_
 
 pytestmark = pytest.mark.slow
 
-# The head declares a node dead after 3 missed health checks 0.5 s apart (Ray's default: 5 of
-# 3 s), so that the lost trial is noticed in seconds.
-FAST_NODE_DEATH = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3",
-                   "RAY_health_check_timeout_ms": "500"}
+# The head declares a node dead after 5 missed health checks 2 s apart (Ray's default: 3 s), so
+# that the lost trial is noticed sooner; any shorter and a busy machine's own head may miss them.
+FAST_NODE_DEATH = {"RAY_health_check_period_ms": "2000", "RAY_health_check_failure_threshold": "5",
+                   "RAY_health_check_timeout_ms": "2000",
+                   # A machine busy with other tests may take a minute to register a raylet.
+                   "RAY_raylet_start_wait_time_s": "240"}
 
 
 def _tree(proc: subprocess.Popen) -> list[psutil.Process]:
@@ -56,11 +58,12 @@ def _waiting_pid(work: Path, run: subprocess.Popen) -> int | None:
 def test_a_trial_whose_node_dies_resumes_on_another_node(tmp_path, ray_temp_dir):
     work = tmp_path / "work"
     work.mkdir()
-    env = node_env(tmp_path, HPO_TEST_WORKDIR=str(work), **FAST_NODE_DEATH)
+    env = node_env(tmp_path, **FAST_NODE_DEATH)
     doc = campaign(budget={"trials": 1, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 5},
                    strategy={"scheduler": {"type": "fifo"}}, resources={"perTrial": {"cpu": 1}},
                    trainable={"entrypoint": "tests.support.stalling_trainables:"
-                                            "waits_at_third_iteration"})
+                                            "waits_at_third_iteration",
+                              "config": {"workdir": str(work)}})
     manifest = write(tmp_path, doc)
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -78,7 +81,7 @@ def test_a_trial_whose_node_dies_resumes_on_another_node(tmp_path, ray_temp_dir)
              "--storage", str(tmp_path / "runs"), "--status-file", str(status_file),
              "--wait-for-nodes", "3", "--wait-for-nodes-timeout", "120"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        pid = wait_until(lambda: _waiting_pid(work, run), 180, interval=0.2,
+        pid = wait_until(lambda: _waiting_pid(work, run), 300, interval=0.2,
                          message="the trial waiting in its third iteration")
         doomed = next(n for n in nodes if any(p.pid == pid for p in _tree(n)))
         _kill_node(doomed)

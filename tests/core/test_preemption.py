@@ -36,7 +36,10 @@ def _user_error(exc: BaseException) -> RayTaskError:
     NodeDiedError("node 5c6d is dead"),
     ActorUnavailableError("Task failed because the node it was running on is dead or "
                           "unavailable. Node IP: 127.0.0.1", None),
-], ids=["node-died", "drained", "node-died-error", "node-unavailable"])
+    # What the driver saw first of a killed node, before the head declared it dead.
+    ActorUnavailableError("The actor is temporarily unavailable: RpcError: RPC error: Socket "
+                          "closed rpc_code: 14", None),
+], ids=["node-died", "drained", "node-died-error", "node-unavailable", "unreachable"])
 def test_a_lost_node_is_a_preemption(error):
     assert is_preemption(error)
 

@@ -86,6 +86,11 @@ def test_the_pending_message_sets_demand_against_the_cluster():
                               {"CPU": 3.0, "memory": 1e9}, {"CPU": 1.0}, 60)
     assert message == ("2 trial(s) waiting to start for longer than 60 s (trial t2 for 75 s): "
                        "each needs CPU 2, 2 x = CPU 4; the cluster has CPU 3 in all, CPU 1 free")
+    # Ray leaves out a resource that is used up; a GPU that no trial asks for is not shown.
+    used_up = pending_message([("t2", 75.0)], {"CPU": 2, "GPU": 0}, {"CPU": 2.0, "GPU": 1.0}, {},
+                              60)
+    assert used_up.endswith("each needs CPU 2, 1 x = CPU 2; the cluster has CPU 2 in all, "
+                            "CPU 0 free")
 
 
 def test_the_stalled_message_names_the_trial():

@@ -1,14 +1,14 @@
 """Trainables that stop in the middle of a trial, for the preemption and stall tests.
 
-Each takes its working directory from ``HPO_TEST_WORKDIR`` in its environment (the Ray nodes'),
-leaves marker files there that a test polls for, and waits on a file that the test creates:
-no timing decides what happens.
+Each takes its working directory from its config's ``workdir`` (spec.trainable.config), leaves
+marker files there that a test polls for, and waits on a file that the test creates: no timing
+decides what happens.
 
 - :func:`waits_at_third_iteration`: checkpoints every iteration; at iteration 3 it writes
   ``waiting-<pid>`` and waits for ``go``; every start writes ``ran-<pid>-from-<t>``, the
   iteration of the checkpoint it resumed from.
 - :func:`hangs_at_third_iteration`: iterations of 0.1 s, then iteration 3 never ends until
-  ``go`` exists (a stalled trial); ``hanging-<pid>`` says it is there.
+  ``go`` exists (a stalled trial); ``hanging-<trial id>`` says it is there.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from ray import tune
 ITERATIONS = 5
 
 
-def _workdir() -> Path:
-    return Path(os.environ["HPO_TEST_WORKDIR"])
+def _workdir(config: dict[str, Any]) -> Path:
+    return Path(config["workdir"])
 
 
 def _wait_for(path: Path) -> None:
@@ -43,7 +43,7 @@ def _resumed_from() -> int:
 
 
 def waits_at_third_iteration(config: dict[str, Any]) -> None:
-    work, start = _workdir(), _resumed_from()
+    work, start = _workdir(config), _resumed_from()
     (work / f"ran-{os.getpid()}-from-{start}").write_text("")
     for t in range(start + 1, ITERATIONS + 1):
         if t == 3:
@@ -56,10 +56,10 @@ def waits_at_third_iteration(config: dict[str, Any]) -> None:
 
 
 def hangs_at_third_iteration(config: dict[str, Any]) -> None:
-    work = _workdir()
+    work = _workdir(config)
     for t in range(1, ITERATIONS + 1):
         if t == 3:
-            (work / f"hanging-{os.getpid()}").write_text("")
+            (work / f"hanging-{tune.get_context().get_trial_id()}").write_text("")
             _wait_for(work / "go")
         else:
             time.sleep(0.1)

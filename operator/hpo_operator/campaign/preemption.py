@@ -4,9 +4,12 @@ A Ray node vanishes when its pod is evicted or preempted, its Slurm node fails, 
 killed; the trial on it had done nothing wrong, and rerunning it from its last checkpoint on
 another node is the whole remedy. Such an error does not use up one of the trial's
 ``runtime.maxTrialRetries`` nor trip ``runtime.failFast``. Ray tells it in the actor's error: its
-``preempted`` flag (a node drained for preemption), a ``NodeDiedError``, or the words of the node's
-death. Only Ray's own errors are read for those words: a user's exception that happens to say
-"node has died" is the user's failure.
+``preempted`` flag (a node drained for preemption), a ``NodeDiedError``, the words of the node's
+death, or an ``ActorUnavailableError``: the trial's process could not be reached, which is what the
+driver sees first when a node vanishes, before the head has declared the node dead. Only Ray's own
+errors are read for those words: a user's exception that happens to say "node has died" is the
+user's failure. A trial's own crash (a segfault, an exit) is Ray's "worker process has died": a
+failure.
 
 Reads exceptions by their class names and text, so it needs no Ray import.
 """
@@ -15,10 +18,10 @@ from __future__ import annotations
 
 # A trial whose every node dies (one that kills its own raylet, say by exhausting its memory)
 # must not be retried for ever: beyond this many preemptions, they count as failures.
-MAX_PREEMPTIONS_PER_TRIAL = 20
+MAX_PREEMPTIONS_PER_TRIAL = 10
 
 # Ray's exceptions for a lost actor or node, by class name (any in the exception's MRO).
-_NODE_LOST_CLASSES = frozenset({"NodeDiedError"})
+_NODE_LOST_CLASSES = frozenset({"NodeDiedError", "ActorUnavailableError"})
 _RAY_SYSTEM_CLASSES = frozenset({"RayActorError", "ActorDiedError", "ActorUnavailableError",
                                  "NodeDiedError", "LocalRayletDiedError", "WorkerCrashedError"})
 # What Ray's GCS and core worker write when an actor's or task's node died (Ray 2.x).

@@ -94,9 +94,8 @@ class StallWatch:
         return sorted(found, key=lambda s: -s[1])
 
 
-def _resources(amounts: dict[str, float]) -> str:
-    shown = [f"{name} {value:g}" for name, value in sorted(amounts.items()) if value]
-    return ", ".join(shown) or "nothing"
+def _resources(amounts: dict[str, float], names: list[str]) -> str:
+    return ", ".join(f"{name} {amounts.get(name, 0.0):g}" for name in names)
 
 
 def _named(ids: list[str]) -> str:
@@ -108,13 +107,12 @@ def pending_message(waiting: list[tuple[str, float]], per_trial: dict[str, float
                     total: dict[str, float], free: dict[str, float], limit: float) -> str:
     """``per_trial``, ``total`` and ``free`` in Ray's resource names (CPU, GPU)."""
     n = len(waiting)
+    wanted = sorted(name for name, value in per_trial.items() if value)  # Ray omits used-up ones
     demand = {name: value * n for name, value in per_trial.items()}
-    wanted = set(per_trial)
     return (f"{n} trial(s) waiting to start for longer than {limit:g} s (trial {waiting[0][0]} "
-            f"for {waiting[0][1]:.0f} s): each needs {_resources(per_trial)}, {n} x = "
-            f"{_resources(demand)}; the cluster has "
-            f"{_resources({k: v for k, v in total.items() if k in wanted})} in all, "
-            f"{_resources({k: v for k, v in free.items() if k in wanted})} free")
+            f"for {waiting[0][1]:.0f} s): each needs {_resources(per_trial, wanted)}, {n} x = "
+            f"{_resources(demand, wanted)}; the cluster has {_resources(total, wanted)} in all, "
+            f"{_resources(free, wanted)} free")
 
 
 def stalled_message(silent: list[tuple[str, float, float]], limits: StallLimits) -> str:
