@@ -23,13 +23,6 @@ from tests.support.ray_nodes import BIN, node_env, start_head, start_node, wait_
 
 pytestmark = pytest.mark.slow
 
-# The head declares a node dead after 5 missed health checks 2 s apart (Ray's default: 3 s), so
-# that the lost trial is noticed sooner; any shorter and a busy machine's own head may miss them.
-FAST_NODE_DEATH = {"RAY_health_check_period_ms": "2000", "RAY_health_check_failure_threshold": "5",
-                   "RAY_health_check_timeout_ms": "2000",
-                   # A machine busy with other tests may take a minute to register a raylet.
-                   "RAY_raylet_start_wait_time_s": "240"}
-
 
 def _tree(proc: subprocess.Popen) -> list[psutil.Process]:
     root = psutil.Process(proc.pid)
@@ -48,6 +41,13 @@ def _kill_node(node: subprocess.Popen) -> None:
     psutil.wait_procs(procs, timeout=30)
 
 
+def _started(log: Path, node: subprocess.Popen) -> bool:
+    """Whether ``ray start`` says its node is up (its raylet registered with the head)."""
+    if node.poll() is not None:
+        raise AssertionError(f"a Ray node exited: {log.read_text(errors='replace')[-2000:]}")
+    return log.exists() and "Ray runtime started." in log.read_text(errors="replace")
+
+
 def _waiting_pid(work: Path, run: subprocess.Popen) -> int | None:
     if run.poll() is not None:
         raise AssertionError(f"hpo run exited early: {run.communicate()[0]}")
@@ -58,7 +58,7 @@ def _waiting_pid(work: Path, run: subprocess.Popen) -> int | None:
 def test_a_trial_whose_node_dies_resumes_on_another_node(tmp_path, ray_temp_dir):
     work = tmp_path / "work"
     work.mkdir()
-    env = node_env(tmp_path, **FAST_NODE_DEATH)
+    env = node_env(tmp_path)
     doc = campaign(budget={"trials": 1, "maxConcurrentTrials": 1, "maxIterationsPerTrial": 5},
                    strategy={"scheduler": {"type": "fifo"}}, resources={"perTrial": {"cpu": 1}},
                    trainable={"entrypoint": "tests.support.stalling_trainables:"
@@ -75,6 +75,9 @@ def test_a_trial_whose_node_dies_resumes_on_another_node(tmp_path, ray_temp_dir)
         nodes = [start_node([f"--address={address}", "--num-cpus=1",
                              f"--temp-dir={ray_temp_dir / name}"], env, tmp_path / f"{name}.log")
                  for name in ("a", "b")]
+        for name, node in zip(("head", "a", "b"), (head, *nodes)):
+            wait_until(lambda: _started(tmp_path / f"{name}.log", node), 240, interval=0.5,
+                       message=f"Ray node {name} up")
         status_file = tmp_path / "status.json"
         run = subprocess.Popen(
             [str(BIN / "hpo"), "run", str(manifest), "--address", address, "--quiet",
