@@ -76,8 +76,8 @@ def test_a_trial_whose_node_dies_resumes_on_another_node(tmp_path, ray_temp_dir)
                              f"--temp-dir={ray_temp_dir / name}"], env, tmp_path / f"{name}.log")
                  for name in ("a", "b")]
         for name, node in zip(("head", "a", "b"), (head, *nodes)):
-            wait_until(lambda: _started(tmp_path / f"{name}.log", node), 240, interval=0.5,
-                       message=f"Ray node {name} up")
+            wait_until(lambda name=name, node=node: _started(tmp_path / f"{name}.log", node), 240,
+                       interval=0.5, message=f"Ray node {name} up")
         status_file = tmp_path / "status.json"
         run = subprocess.Popen(
             [str(BIN / "hpo"), "run", str(manifest), "--address", address, "--quiet",

@@ -68,3 +68,27 @@ def test_a_task_error_wrapping_a_lost_actor_is_a_preemption():
 def test_preemptions_are_forgiven_up_to_a_bound():
     assert forgiven(0) and forgiven(MAX_PREEMPTIONS_PER_TRIAL - 1)
     assert not forgiven(MAX_PREEMPTIONS_PER_TRIAL)
+
+
+def test_a_campaign_trial_does_not_count_preemptions_against_its_retries(local_ray, tmp_path):
+    """Tune's own Trial, adopted as the driver adopts it: its failure count (which Tune compares
+    with max_failures, runtime.maxTrialRetries) grows with failures only, up to the bound."""
+    from ray.train._internal.storage import StorageContext
+    from ray.tune.experiment import Trial
+
+    from hpo_operator.driver.trial_failures import CampaignTrial, adopt, preempted_last, preemptions
+
+    storage = StorageContext(storage_path=str(tmp_path), experiment_dir_name="exp")
+    trial = Trial("__fake", stub=True, storage=storage)
+    trial.storage.trial_dir_name = "trial"
+    trial.init_local_path()
+    adopt([trial])
+    assert type(trial) is CampaignTrial
+    trial.handle_error(RayActorError(error_msg=NODE_DIED))
+    assert trial.run_metadata.num_failures == 0 and preempted_last(trial)
+    trial.handle_error(_user_error(ValueError("x=0.9 is too large")))
+    assert trial.run_metadata.num_failures == 1 and not preempted_last(trial)
+    for _ in range(MAX_PREEMPTIONS_PER_TRIAL):  # 1 + 9 forgiven, then one counted
+        trial.handle_error(RayActorError(error_msg=NODE_DIED))
+    assert preemptions(trial) == MAX_PREEMPTIONS_PER_TRIAL
+    assert trial.run_metadata.num_failures == 2 and not preempted_last(trial)  # past the bound
