@@ -28,7 +28,9 @@ def test_a_bare_scheduler_is_shown_with_ray_tunes_defaults(tmp_path, capsys):
         "gracePeriod": 1, "reductionFactor": 4, "brackets": 1, "stopLastTrials": True}
     assert resolved["strategy"]["searcher"] == {"type": "random", "pointsToEvaluate": [],
                                                 "seed": None}
-    assert resolved["runtime"] == {"failFast": True, "reuseActors": None, "maxTrialRetries": 0}
+    assert resolved["runtime"] == {"failFast": True, "reuseActors": None, "maxTrialRetries": 0,
+                                   "trialPendingSeconds": 300.0, "trialStallFactor": 10.0,
+                                   "trialStallMinSeconds": 60.0}
     assert resolved["budget"]["stop"] == {"thresholds": [], "plateau": None, "atTarget": False}
 
 

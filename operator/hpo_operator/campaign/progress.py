@@ -32,6 +32,7 @@ class _TrialRecord:
     last_iteration: int = 0
     error: str | None = None
     stopped_early: bool = False  # the scheduler cut it as unpromising
+    preempted: int = 0  # times its node went away and it was retried (campaign.preemption)
 
 
 class CampaignTracker:
@@ -86,6 +87,13 @@ class CampaignTracker:
         record = self._trials.setdefault(trial_id, _TrialRecord())
         record.state, record.error = ERROR, error
 
+    def trial_preempted(self, trial_id: str, times: int = 1) -> None:
+        """The trial's node went away: it waits to be retried from its last checkpoint."""
+        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record.preempted += times
+        if record.state == RUNNING:
+            record.state = PENDING
+
     def trial_stopped_early(self, trial_id: str) -> None:
         """The scheduler stopped the trial as unpromising (its completion comes next)."""
         self._trials.setdefault(trial_id, _TrialRecord()).stopped_early = True
@@ -120,6 +128,7 @@ class CampaignTracker:
     def counts(self) -> TrialCounts:
         counts = TrialCounts(total=len(self._trials))
         for record in self._trials.values():
+            counts.preempted += record.preempted
             if record.state == RUNNING:
                 counts.running += 1
             elif record.state == PAUSED:

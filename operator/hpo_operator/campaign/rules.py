@@ -104,9 +104,9 @@ def _stop_rules(spec: CampaignSpec) -> list[Problem]:
 
 
 def _hour_budget_rules(spec: CampaignSpec) -> list[Problem]:
-    if spec.budget.gpu_hours is not None and spec.resources.per_trial.gpu == 0:
+    if spec.budget.gpu_hours is not None and not spec.resources.per_trial.total().get("GPU"):
         return [Problem("spec.budget.gpuHours", "is never spent: trials request no GPU "
-                        "(spec.resources.perTrial.gpu is 0); budget cpuHours instead",
+                        "(spec.resources.perTrial asks for none); budget cpuHours instead",
                         spec.budget.gpu_hours)]
     return []
 

@@ -58,6 +58,9 @@ class TrialCounts(_Model):
     completed: int = 0  # reached the iteration limit or ended by itself
     stopped: int = 0  # stopped early by the scheduler
     errored: int = 0
+    # Times a trial's node went away (evicted, preempted, failed) and the trial was retried from
+    # its checkpoint: not errors, and not counted against runtime.maxTrialRetries.
+    preempted: int = 0
 
 
 class Reproduction(_Model):

@@ -69,8 +69,8 @@ class UsageLedger:
 
     @classmethod
     def for_spec(cls, spec: CampaignSpec) -> UsageLedger:
-        per_trial = spec.resources.per_trial
-        return cls(per_trial.cpu, per_trial.gpu, horizon(spec))
+        per_trial = spec.resources.per_trial.total()  # all of a trial's bundles
+        return cls(per_trial.get("CPU", 0.0), per_trial.get("GPU", 0.0), horizon(spec))
 
     # -- events -------------------------------------------------------------------------------
     def started(self, trial_id: str) -> None:

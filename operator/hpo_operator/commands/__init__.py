@@ -30,8 +30,9 @@ def trial_summary(status: CampaignStatus) -> list[str]:
     running = f"{t.running} running, " if t.running else ""
     seconds = status.elapsed_seconds
     elapsed = f"; elapsed {seconds:.1f} s" if seconds is not None else ""
+    preempted = f" ({t.preempted} times retried after losing their node)" if t.preempted else ""
     lines = [f"  trials: {t.total} total, {running}{t.completed} completed, {t.stopped} stopped "
-             f"early, {t.errored} errored{elapsed}"]
+             f"early, {t.errored} errored{preempted}{elapsed}"]
     if status.best_trial is not None:
         b = status.best_trial
         lines.append(f"  best {status.metric}: {b.metric:.6g} "

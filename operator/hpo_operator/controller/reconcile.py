@@ -33,6 +33,8 @@ MAX_PROBLEMS_SHOWN = 10  # of a rejected spec's, in its status
 # Conditions the operator decides; every other one is the driver's, as of its latest progress.
 DRIVER_STALLED = "DriverStalled"  # decided from the heartbeat's age, see .liveness
 _OPERATOR_CONDITIONS = {"Valid", "Provisioned", PROGRESS_UNREADABLE, DRIVER_STALLED}
+# Conditions that are worth a Warning event when they turn True (the driver sets the trials').
+_STALL_EVENTS = (DRIVER_STALLED, "TrialsPending", "TrialStalled")
 # Starts the Provisioned message while a lost RayJob cannot be created again: it also tells
 # children_expected() that the children are still to be re-created once the way is clear.
 _RECREATING = "re-creating the children lost while the campaign ran: "
@@ -226,10 +228,16 @@ def milestones(old: CampaignStatus, new: CampaignStatus) -> list[Milestone]:
     exhausted = new.condition(BUDGET_EXHAUSTED)
     if exhausted is not None and _turned_true(old, new, BUDGET_EXHAUSTED):
         events.append(Milestone("Normal", BUDGET_EXHAUSTED, exhausted.message))
-    stalled, before = new.condition(DRIVER_STALLED), old.condition(DRIVER_STALLED)
-    if stalled is not None and stalled.status == "True" and (before is None
-                                                            or before.status != "True"):
-        events.append(Milestone("Warning", DRIVER_STALLED, stalled.message))
+    if new.trials.preempted > old.trials.preempted:
+        events.append(Milestone("Warning", "TrialPreempted",
+                                f"{new.trials.preempted - old.trials.preempted} trial(s) lost "
+                                "their node and are retried from their last checkpoint (not "
+                                f"counted as errors; {new.trials.preempted} in all)"))
+    for kind in _STALL_EVENTS:
+        stalled, before = new.condition(kind), old.condition(kind)
+        if stalled is not None and stalled.status == "True" and (before is None
+                                                                or before.status != "True"):
+            events.append(Milestone("Warning", kind, stalled.message))
     if new.phase is not old.phase:
         if new.phase is Phase.RUNNING:
             events.append(Milestone("Normal", "Running", "the driver is running trials"))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 from ..campaign import early_stops
+from ..campaign import stalls
 from ..campaign.budget import BudgetKeeper
 from ..campaign.progress import CampaignTracker, CoalescingPublisher
 from ..campaign.spec import CampaignSpec
@@ -34,6 +36,13 @@ class CampaignProgress:
         self.searched = set(spec.search_space)
         self.usage = UsageLedger.for_spec(spec)
         self.budget = BudgetKeeper.for_spec(spec, self.usage, self._budget_spent)
+        self.fail_fast = spec.runtime.fail_fast
+        runtime = spec.runtime
+        self.per_trial = spec.resources.per_trial.total()  # in Ray's names, every bundle summed
+        self.stalls = stalls.StallWatch(stalls.StallLimits(
+            runtime.trial_pending_seconds, runtime.trial_stall_factor,
+            runtime.trial_stall_min_seconds))
+        self.clock = time.monotonic
         self._sigint_handler_in_run: Any = None
 
     def status(self, phase: Phase = Phase.RUNNING) -> CampaignStatus:
@@ -61,28 +70,62 @@ class CampaignProgress:
 
     def step_end(self, trials: list[Any]) -> None:
         if self.publisher.due():
+            now = self.clock()
             for trial in trials:  # states Tune changes without a callback (pause, pending)
                 if trial.status in UNFINISHED_STATES:
                     self.tracker.trial_state(trial.trial_id, trial.status)
+                    self.stalls.observe(trial.trial_id, trial.status, now)
+            self.judge_stalls()
             self.publisher.flush(self.status())
+
+    def judge_stalls(self, ended: bool = False) -> None:
+        """Conditions TrialsPending and TrialStalled as of now (see campaign.stalls); False once
+        the campaign ended."""
+        now, limits = self.clock(), self.stalls.limits
+        waiting = [] if ended else self.stalls.waiting(now)
+        silent = [] if ended else self.stalls.silent(now)
+        message = ""
+        if waiting:
+            total, free = _cluster_resources()
+            message = stalls.pending_message(waiting, self.per_trial, total, free,
+                                             limits.pending_seconds)
+        stalls.judge(self.base, stalls.TRIALS_PENDING, bool(waiting), "WaitingForResources",
+                     message, "TrialsStarted",
+                     f"no trial has waited longer than {limits.pending_seconds:g} s to start")
+        stalls.judge(self.base, stalls.TRIAL_STALLED, bool(silent), "NoResults",
+                     stalls.stalled_message(silent, limits) if silent else "", "ResultsResumed",
+                     "every running trial reports results at its usual pace")
 
     def trial_started(self, trial: Any) -> None:
         self.tracker.trial_state(trial.trial_id, RUNNING)
         self.usage.started(trial.trial_id)
         self.budget.trial_started(trial)
+        self.stalls.started(trial.trial_id, self.clock())
 
     def trial_reported(self, trial: Any, result: dict[str, Any]) -> None:
         self.usage.result(trial.trial_id, result)
+        self.stalls.reported(trial.trial_id, self.clock())
         if self.tracker.trial_result(trial.trial_id, self.config(trial), result):
             logger.debug("new best trial %s", trial.trial_id)
 
     def trial_completed(self, trial: Any) -> None:
+        self.stalls.ended(trial.trial_id)
         self.tracker.trial_completed(trial.trial_id, trial.last_result)
         self.budget.trial_ended(trial.trial_id)
 
     def trial_errored(self, trial: Any) -> None:
+        self.stalls.ended(trial.trial_id)
         self.tracker.trial_errored(trial.trial_id, error_summary(trial))
         self.budget.trial_ended(trial.trial_id)
+
+    def trial_preempted(self, trial: Any) -> None:
+        logger.info("trial %s lost its node; retrying it from its last checkpoint",
+                    trial.trial_id)
+        self.tracker.trial_preempted(trial.trial_id)
+
+    def trial_failed_for_good(self) -> bool:
+        """Whether runtime.failFast ends the campaign now: a trial errored, its retries used up."""
+        return self.fail_fast and bool(self.tracker.errors())
 
     def trial_stopped_early(self, trial_id: str) -> None:
         """What the schedulers of campaign.stop_recording tell (early_stops.reporting_to)."""
@@ -99,6 +142,8 @@ class CampaignProgress:
         from there: its trials' results, the finished ones, the clock and time to target."""
         from ray.tune import ExperimentAnalysis
 
+        from . import trial_failures
+
         try:
             analysis = ExperimentAnalysis(str(exp_dir))
         except Exception:  # nothing saved yet (killed before the first save): Tune starts over
@@ -110,6 +155,7 @@ class CampaignProgress:
             for row in frame.to_dict("records") if frame is not None else ():
                 self.tracker.trial_result(trial.trial_id, self.config(trial), row)
                 self.usage.result(trial.trial_id, row)
+            self.tracker.trial_preempted(trial.trial_id, trial_failures.preemptions(trial))
             if trial.status == TERMINATED:
                 self.tracker.trial_completed(trial.trial_id, trial.last_result)
             else:  # unfinished and errored trials are resumed
@@ -118,6 +164,13 @@ class CampaignProgress:
             self.trial_stopped_early(trial_id)
         self.tracker.carry_over(previous.elapsed_seconds or 0.0,
                                 previous.time_to_target_seconds)
+
+
+def _cluster_resources() -> tuple[dict[str, float], dict[str, float]]:
+    """What the Ray cluster has, in all and free now."""
+    import ray
+
+    return ray.cluster_resources(), ray.available_resources()
 
 
 def error_summary(trial: Any) -> str:

@@ -20,6 +20,7 @@ def finish(progress: CampaignProgress, phase: Phase, reason: str, message: str,
     campaign (interrupted), no trial is left running or waiting: they ended with it."""
     if reason != INTERRUPTED:
         progress.tracker.settle()
+    progress.judge_stalls(ended=True)
     progress.base.set_condition("Complete", True, reason, message)
     progress.base.message = message
     progress.base.completion_time = now_iso()

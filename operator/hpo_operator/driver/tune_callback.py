@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from ray.tune import Callback
 
+from .trial_failures import adopt, preempted_last
+
 
 class TrialEvents(Protocol):
     def step_begin(self) -> None: ...
@@ -22,9 +24,15 @@ class TrialEvents(Protocol):
     def trial_reported(self, trial: Any, result: dict[str, Any]) -> None: ...
     def trial_completed(self, trial: Any) -> None: ...
     def trial_errored(self, trial: Any) -> None: ...
+    def trial_preempted(self, trial: Any) -> None: ...
+    def trial_failed_for_good(self) -> bool: ...
 
 
 _listener: TrialEvents | None = None
+
+
+def current_listener() -> TrialEvents | None:
+    return _listener
 
 
 @contextmanager
@@ -40,12 +48,20 @@ def reporting_to(listener: TrialEvents) -> Iterator[None]:
 
 class CampaignCallback(Callback):
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        adopt(trials)  # before this step's errors: see .trial_failures
         if _listener is not None:
             _listener.step_begin()
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         if _listener is not None:
             _listener.step_end(trials)
+
+    def on_trial_add(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        adopt([trial])
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if _listener is not None and preempted_last(trial):
+            _listener.trial_preempted(trial)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         if _listener is not None:

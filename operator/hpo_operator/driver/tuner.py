@@ -104,6 +104,7 @@ def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
     from ray import tune
 
     from .tracking import tracking_callbacks
+    from .trial_failures import with_fail_fast
     from .tune_callback import CampaignCallback
 
     spec = campaign.spec
@@ -112,10 +113,14 @@ def _run_config(campaign: Campaign, exp_dir: Path) -> Any:
         from .budget import budget_stopper
 
         stop = budget_stopper(stop)
+    # Tune's fail_fast trips on any trial error, a preemption too: FailFast stops the campaign
+    # instead, at the first trial that errored for good (see .trial_failures).
+    if spec.runtime.fail_fast:
+        stop = with_fail_fast(stop)
     return tune.RunConfig(
         name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop,
         failure_config=tune.FailureConfig(max_failures=spec.runtime.max_trial_retries,
-                                          fail_fast=spec.runtime.fail_fast),
+                                          fail_fast=False),
         checkpoint_config=tune.CheckpointConfig(
             num_to_keep=checkpoints_to_keep(spec), checkpoint_frequency=checkpoint_frequency(spec),
             checkpoint_at_end=spec.checkpoint.at_end, **checkpoint_score(spec)),

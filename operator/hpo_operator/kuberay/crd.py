@@ -32,6 +32,14 @@ _OVERRIDES: dict[str, Schema] = {
                               "minimum": 1, "maximum": bounds.MAX_TIME_LIMIT_SECONDS,
                               "maxLength": bounds.MAX_DURATION_TEXT,
                               "pattern": DURATION_PATTERN},
+    **{f"spec.runtime.{name}": {"x-kubernetes-int-or-string": True, "description": description,
+                                "minimum": 1, "maximum": bounds.MAX_TIME_LIMIT_SECONDS,
+                                "maxLength": bounds.MAX_DURATION_TEXT, "pattern": DURATION_PATTERN}
+       for name, description in (
+           ("trialPendingSeconds", "Condition TrialsPending once a trial has waited this long to "
+                                   "start: seconds, or a duration such as '10m'."),
+           ("trialStallMinSeconds", "The least silence that TrialStalled calls a stall: "
+                                    "seconds, or a duration such as '5m'."))},
 }
 _SCALAR_KEYS = ("type", "enum", "minimum", "maximum", "pattern", "minLength", "maxLength",
                 "minItems", "maxItems", "minProperties", "maxProperties", "format")

@@ -193,7 +193,24 @@ class Runtime(SpecModel):
         default=None, description="Reuse trial actors; default: when the trainable has reset_config."
     )
     max_trial_retries: int = Field(default=0, ge=0, le=100,
-                                   description="Retries of a failed trial.")
+                                   description="Retries of a failed trial (a trial whose node "
+                                   "went away is retried without using one).")
+    trial_pending_seconds: float = Field(
+        default=300.0, le=bounds.MAX_TIME_LIMIT_SECONDS,
+        description="Condition TrialsPending once a trial has waited this long to start: "
+        "seconds or '10m'.")
+    trial_stall_factor: float = Field(
+        default=10.0, ge=2, le=bounds.MAX_STALL_FACTOR,
+        description="Condition TrialStalled once a running trial has reported nothing for this "
+        "many times its usual iteration time (and at least trialStallMinSeconds).")
+    trial_stall_min_seconds: float = Field(
+        default=60.0, le=bounds.MAX_TIME_LIMIT_SECONDS,
+        description="The least silence that TrialStalled calls a stall: seconds or '5m'.")
+
+    @field_validator("trial_pending_seconds", "trial_stall_min_seconds", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
 
 
 class CampaignSpec(SpecModel):

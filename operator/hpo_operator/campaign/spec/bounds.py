@@ -24,6 +24,8 @@ MAX_RESOURCE_HOURS = 10**9
 for fifteen years), and exact as a double."""
 MAX_DURATION_TEXT = 32
 """Characters of a duration string such as '1h30m'."""
+MAX_STALL_FACTOR = 1_000
+"""runtime.trialStallFactor: iteration times of silence before a trial counts as stalled."""
 
 # -- strategy --------------------------------------------------------------------------------
 MAX_SEED = 2**32 - 1
