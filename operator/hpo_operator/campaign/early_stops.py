@@ -9,26 +9,18 @@ campaign running in this process registers with :func:`reporting_to`. No Ray.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+
+from .process_slot import ProcessSlot
 
 logger = logging.getLogger(__name__)
 
 EARLY_STOPS_FILE = "early_stops.txt"  # one trial id per line
 
-_listener: Callable[[str], None] | None = None
-
-
-@contextmanager
-def reporting_to(listener: Callable[[str], None]) -> Iterator[None]:
-    """Send the id of every trial a scheduler stops early in this process to ``listener``."""
-    global _listener
-    previous, _listener = _listener, listener
-    try:
-        yield
-    finally:
-        _listener = previous
+_listener: ProcessSlot[Callable[[str], None]] = ProcessSlot()
+# Send the id of every trial a scheduler stops early in this process to a listener.
+reporting_to = _listener.holding
 
 
 def record(experiment_dir: str | Path, trial_id: str) -> None:
@@ -38,8 +30,8 @@ def record(experiment_dir: str | Path, trial_id: str) -> None:
             f.write(trial_id + "\n")
     except OSError as exc:
         logger.warning("cannot note the early stop of trial %s: %s", trial_id, exc)
-    if _listener is not None:
-        _listener(trial_id)
+    if (listener := _listener.current) is not None:
+        listener(trial_id)
 
 
 def read(experiment_dir: str | Path) -> set[str]:

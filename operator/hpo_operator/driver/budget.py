@@ -12,8 +12,6 @@ keeper registered in this process with :func:`keeping`. Imports Ray.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from ray.tune.search import (
@@ -26,21 +24,12 @@ from ray.tune.search import (
 from ray.tune.stopper import Stopper
 
 from ..campaign.budget import BudgetKeeper
+from ..campaign.process_slot import ProcessSlot
 from ..campaign.spec import CampaignSpec
 from ..campaign.stoppers import ResultLimits
 
-_keeper: BudgetKeeper | None = None
-
-
-@contextmanager
-def keeping(keeper: BudgetKeeper) -> Iterator[None]:
-    """Let the budget stoppers and searches of this process ask ``keeper``."""
-    global _keeper
-    previous, _keeper = _keeper, keeper
-    try:
-        yield
-    finally:
-        _keeper = previous
+_keeper: ProcessSlot[BudgetKeeper] = ProcessSlot()
+keeping = _keeper.holding  # the budget stoppers and searches of this process ask this keeper
 
 
 class BudgetStopper(Stopper):
@@ -51,12 +40,12 @@ class BudgetStopper(Stopper):
         self.inner = inner
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        spent = _keeper is not None and _keeper.check(trial_id, result)
+        spent = (keeper := _keeper.current) is not None and keeper.check(trial_id, result)
         other = self.inner is not None and self.inner(trial_id, result)
         return bool(spent or other)
 
     def stop_all(self) -> bool:
-        spent = _keeper is not None and _keeper.stop_all()
+        spent = (keeper := _keeper.current) is not None and keeper.stop_all()
         return bool(spent or (self.inner is not None and self.inner.stop_all()))
 
 
@@ -88,7 +77,7 @@ class BudgetedSearch(SearchAlgorithm):
         self._inner.add_configurations(experiments)
 
     def next_trial(self) -> Any:
-        if _keeper is not None and _keeper.exhausted:
+        if (keeper := _keeper.current) is not None and keeper.exhausted:
             return None
         return self._inner.next_trial()
 
@@ -100,7 +89,8 @@ class BudgetedSearch(SearchAlgorithm):
         self._inner.on_trial_complete(trial_id, result=result, error=error)
 
     def is_finished(self) -> bool:
-        return self._inner.is_finished() or (_keeper is not None and _keeper.exhausted)
+        keeper = _keeper.current
+        return self._inner.is_finished() or (keeper is not None and keeper.exhausted)
 
     def set_finished(self) -> None:
         self._inner.set_finished()

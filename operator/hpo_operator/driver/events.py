@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..campaign import early_stops
-from ..campaign import stalls
+from ..campaign import early_stops, stalls
 from ..campaign.budget import BudgetKeeper
 from ..campaign.progress import CampaignTracker, CoalescingPublisher
 from ..campaign.spec import CampaignSpec

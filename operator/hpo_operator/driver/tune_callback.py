@@ -3,17 +3,16 @@
 Tune pickles a run's callbacks with the experiment, and a restored experiment calls the unpickled
 copies, not the callbacks of the process that resumes it. So this callback holds no state: it
 forwards every event to the campaign running in this process, registered with
-:func:`reporting_to`. Imports Ray; the driver imports this module only once a run starts.
+:func:`reporting_to` (a :class:`~..campaign.process_slot.ProcessSlot`). Imports Ray; the driver imports this module only once a run starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol
 
 from ray.tune import Callback
 
+from ..campaign.process_slot import ProcessSlot
 from .trial_failures import adopt, preempted_last
 
 
@@ -28,54 +27,45 @@ class TrialEvents(Protocol):
     def trial_failed_for_good(self) -> bool: ...
 
 
-_listener: TrialEvents | None = None
+_listener: ProcessSlot[TrialEvents] = ProcessSlot()
+# Send the events of every CampaignCallback in this process to a listener.
+reporting_to = _listener.holding
 
 
 def current_listener() -> TrialEvents | None:
-    return _listener
-
-
-@contextmanager
-def reporting_to(listener: TrialEvents) -> Iterator[None]:
-    """Send the events of every :class:`CampaignCallback` in this process to ``listener``."""
-    global _listener
-    previous, _listener = _listener, listener
-    try:
-        yield
-    finally:
-        _listener = previous
+    return _listener.current
 
 
 class CampaignCallback(Callback):
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         adopt(trials)  # before this step's errors: see .trial_failures
-        if _listener is not None:
-            _listener.step_begin()
+        if (listener := _listener.current) is not None:
+            listener.step_begin()
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
-        if _listener is not None:
-            _listener.step_end(trials)
+        if (listener := _listener.current) is not None:
+            listener.step_end(trials)
 
     def on_trial_add(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         adopt([trial])
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        if _listener is not None and preempted_last(trial):
-            _listener.trial_preempted(trial)
+        if (listener := _listener.current) is not None and preempted_last(trial):
+            listener.trial_preempted(trial)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        if _listener is not None:
-            _listener.trial_started(trial)
+        if (listener := _listener.current) is not None:
+            listener.trial_started(trial)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
-        if _listener is not None:
-            _listener.trial_reported(trial, result)
+        if (listener := _listener.current) is not None:
+            listener.trial_reported(trial, result)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        if _listener is not None:
-            _listener.trial_completed(trial)
+        if (listener := _listener.current) is not None:
+            listener.trial_completed(trial)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        if _listener is not None:
-            _listener.trial_errored(trial)
+        if (listener := _listener.current) is not None:
+            listener.trial_errored(trial)

@@ -84,7 +84,7 @@ __all__ = [
     "RandomSearcher", "Resources", "Runtime", "Scheduler", "Searcher", "SpecModel", "Stop",
     "Storage", "Strategy", "Threshold", "Toleration", "Trainable", "TuneScheduler", "infer_role",
     "parse_duration",
-    "Bundle", "MlflowTracking", "SecretKeyRef", "Tracking", "WandbTracking",
+    "MlflowTracking", "SecretKeyRef", "Tracking", "WandbTracking",
 ]
 
 
