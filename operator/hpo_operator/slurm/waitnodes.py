@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ..campaign.nodes import wait_for_nodes
@@ -29,17 +30,32 @@ def process_alive(pid: int) -> bool:
 def wait_for_workers(address: str, nodes: int, timeout: float, watch: list[int],
                      interval: float = 1.0) -> str | None:
     """None once ``nodes`` are alive; otherwise why not (a message for the status)."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+    deadline = time.monotonic() + timeout
+    connect(address, deadline, interval)
 
     def gone() -> str | None:
         dead = any(not process_alive(pid) for pid in watch)
         return "the Ray worker step exited" if dead else None
 
-    problem = wait_for_nodes(nodes, timeout, gone=gone, interval=interval)
+    problem = wait_for_nodes(nodes, max(0.0, deadline - time.monotonic()), gone=gone,
+                             interval=interval)
     return problem and f"{problem} (see ray-workers-JOBID.log in the run directory)"
+
+
+def connect(address: str, deadline: float, interval: float) -> None:
+    """``ray.init`` to the head, tried again until ``deadline``: the head answers its health
+    check before its own raylet has registered, and on a loaded node a first driver that looks
+    for that raylet then gives up with ConnectionError."""
+    import ray
+
+    while not ray.is_initialized():
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        except ConnectionError:
+            ray.shutdown()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(interval)
 
 
 def main(argv: list[str] | None = None) -> int:
