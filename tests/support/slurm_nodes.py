@@ -189,7 +189,7 @@ class SlurmNodes:
 
     def kill_ray(self, name: str) -> list[int]:
         """SIGKILL the node's raylet (by pid), as when the node's Ray dies; the pids killed."""
-        pids = [int(p) for p in self.exec(name, "pgrep", "-f", "raylet", check=False)
+        pids = [int(p) for p in self.exec(name, "pgrep", "-x", "raylet", check=False)
                 .stdout.split()]
         if pids:
             self.exec(name, "kill", "-KILL", *map(str, pids), check=False)
