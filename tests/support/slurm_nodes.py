@@ -180,12 +180,16 @@ class SlurmNodes:
     def sh(self, name: str, script: str, timeout: float = 120) -> str:
         return self.exec(name, "bash", "-c", script, timeout=timeout).stdout
 
+    def processes(self, name: str) -> list[str]:
+        """The command lines of the node's live processes (zombies left out)."""
+        out = self.exec(name, "ps", "-eo", "stat=,args=", check=False).stdout
+        rows = [line.split(None, 1) for line in out.splitlines() if line.strip()]
+        return [row[1] for row in rows if len(row) == 2 and not row[0].startswith("Z")]
+
     def ray_processes(self, name: str) -> list[str]:
-        """The node's live Ray processes (raylet, GCS, ``ray start``), as ``ps`` lines."""
-        out = self.exec(name, "ps", "-eo", "pid=,stat=,args=", check=False).stdout
-        rows = [line.split(None, 2) for line in out.splitlines() if line.strip()]
-        return [" ".join(row) for row in rows if len(row) == 3 and not row[1].startswith("Z")
-                and any(word in row[2] for word in ("raylet", "gcs_server", "ray start"))]
+        """The node's live Ray processes (raylet, GCS, ``ray start``)."""
+        return [args for args in self.processes(name)
+                if any(word in args for word in ("raylet", "gcs_server", "ray start"))]
 
     def kill_ray(self, name: str) -> list[int]:
         """SIGKILL the node's raylet (by pid), as when the node's Ray dies; the pids killed."""
