@@ -8,7 +8,9 @@ test checks one behaviour and that every node is left without a Ray process.
 
 What the fixture does differently from a real centre, none of it in the rendered script:
 
-* the nodes are containers on one machine; daemons are started by hand (no systemd), as root;
+* the nodes are containers on one machine, with ``--init`` reaping orphans as a node's init
+  does; daemons are started by hand (no systemd), as root, and jobs run as root;
+* Slurm knows each node's address from slurm.conf (``NodeAddr``), not from DNS;
 * one host directory mounted at the same path on every node stands in for the shared
   filesystem (run directories, experiment storage, the data sets via ``HPO_DATA_DIR``);
 * the operator package is the checkout's, mounted over the image's copy (in CI the same files);
@@ -16,8 +18,10 @@ What the fixture does differently from a real centre, none of it in the rendered
   --signal=USR1``, the script's ``--signal=B:USR1@grace``) once trials have finished: Slurm
   itself sends it at a time of its own choosing up to a minute early, so which trials had
   finished would be left to chance;
-* a node that never joins is a node whose slurmd was killed just before the submission, within
-  ``SlurmdTimeout``, so that Slurm still allocates it.
+* a worker node lost mid-campaign is one whose raylet is killed (its slurmd stays up, as on a
+  node whose Ray dies); a node that never joins is one whose slurmd was killed just before the
+  submission, within ``SlurmdTimeout``, so that Slurm still allocates it.
+* Ray's object store is in /tmp (podman's /dev/shm is 1 GB), which Ray warns about.
 """
 
 from __future__ import annotations

@@ -192,12 +192,14 @@ class SlurmNodes:
                 if any(word in args for word in ("raylet", "gcs_server", "ray start"))]
 
     def kill_ray(self, name: str) -> list[int]:
-        """SIGKILL the node's raylet (by pid), as when the node's Ray dies; the pids killed."""
-        pids = [int(p) for p in self.exec(name, "pgrep", "-x", "raylet", check=False)
-                .stdout.split()]
+        """SIGKILL every Ray process of the node (``ray start``, raylet, its workers and the
+        trial actors), by pid, as when the node is lost; the pids killed."""
+        out = self.exec(name, "ps", "-eo", "pid=,args=", check=False).stdout
+        pids = [line.split(None, 1)[0] for line in out.splitlines()
+                if any(word in line for word in ("ray::", "/ray/", "ray start"))]
         if pids:
-            self.exec(name, "kill", "-KILL", *map(str, pids), check=False)
-        return pids
+            self.exec(name, "kill", "-KILL", *pids, check=False)
+        return [int(p) for p in pids]
 
     def close(self) -> None:
         for name, cid in list(self.containers.items()):
