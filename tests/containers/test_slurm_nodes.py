@@ -165,11 +165,17 @@ def failures(experiment: Path) -> dict[str, int]:
     return found
 
 
+def busy(args: str) -> bool:
+    """A Ray worker process that runs an actor or task: a trial, in these campaigns."""
+    return args.startswith("ray::") and not args.startswith(
+        ("ray::IDLE", "ray::DashboardAgent", "ray::RuntimeEnvAgent"))
+
+
 def test_a_worker_node_lost_mid_campaign_has_its_trials_retried_elsewhere(jobs: Jobs) -> None:
     name, lost, iterations = "cgcnn-lost", jobs.slurm.nodes[-1], 10
     # One trial per node, of ten iterations of 30 epochs (some 20 s): the kill comes mid-trial.
     job = jobs.submit(cgcnn(name, trials=NODES, iterations=iterations, epochs=30))
-    wait_until(lambda: any("ray::CGCNNTrainable" in p for p in jobs.slurm.processes(lost)), 300,
+    wait_until(lambda: any(busy(p) for p in jobs.slurm.processes(lost)), 300,
                interval=0.5, message=f"a trial running on {lost}")
     assert jobs.slurm.kill_ray(lost), f"no raylet on {lost}"
     result = jobs.final(job)
