@@ -65,3 +65,17 @@ def test_a_worker_joins_the_head_and_waitnodes_sees_it_go(tmp_path, ray_temp_dir
     finally:
         stop(worker, timeout=40)
         stop(head, timeout=40)
+
+
+def test_waitnodes_gives_up_at_once_when_the_head_has_exited(tmp_path):
+    # No Ray at the address at all: the head's process is gone, so there is nothing to retry.
+    head = subprocess.Popen(["true"])
+    head.wait()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "hpo_operator.slurm.waitnodes", "--address",
+         f"127.0.0.1:{free_port()}", "--nodes", "2", "--timeout", "60", "--head", str(head.pid),
+         "--error-file", str(tmp_path / "err")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "the Ray head exited" in (tmp_path / "err").read_text()
+    assert time.monotonic() - started < 30  # not the 60 s timeout

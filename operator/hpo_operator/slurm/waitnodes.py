@@ -2,7 +2,8 @@
 
 The batch script starts the workers with one ``srun`` and must not start the driver before they
 have joined (Tune would size the campaign to the head alone), nor wait forever if a worker never
-comes: this polls ``ray.nodes()`` until enough are alive, the worker step exits, or the timeout.
+comes: this polls ``ray.nodes()`` until enough are alive, the worker step or the head exits, or
+the timeout.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..campaign.nodes import wait_for_nodes
@@ -27,19 +30,40 @@ def process_alive(pid: int) -> bool:
 
 
 def wait_for_workers(address: str, nodes: int, timeout: float, watch: list[int],
-                     interval: float = 1.0) -> str | None:
+                     interval: float = 1.0, head: int | None = None) -> str | None:
     """None once ``nodes`` are alive; otherwise why not (a message for the status)."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+    deadline = time.monotonic() + timeout
 
     def gone() -> str | None:
+        if head is not None and not process_alive(head):
+            return "the Ray head exited"
         dead = any(not process_alive(pid) for pid in watch)
         return "the Ray worker step exited" if dead else None
 
-    problem = wait_for_nodes(nodes, timeout, gone=gone, interval=interval)
+    problem = connect(address, deadline, interval, gone) or wait_for_nodes(
+        nodes, max(0.0, deadline - time.monotonic()), gone=gone, interval=interval)
     return problem and f"{problem} (see ray-workers-JOBID.log in the run directory)"
+
+
+def connect(address: str, deadline: float, interval: float,
+            gone: Callable[[], str | None]) -> str | None:
+    """``ray.init`` to the head, tried again until ``deadline`` or until ``gone`` says why not:
+    the head answers its health check before its own raylet has registered, and on a loaded
+    node a first driver that looks for that raylet then gives up with ConnectionError."""
+    import ray
+
+    while not ray.is_initialized():
+        why = gone()
+        if why:
+            return why
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        except ConnectionError:
+            ray.shutdown()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(interval)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds (default 180)")
     parser.add_argument("--watch", type=int, action="append", default=[], metavar="PID",
                         help="fail early when this process (the worker srun) exits")
+    parser.add_argument("--head", type=int, metavar="PID",
+                        help="fail early when this process (the head's srun) exits")
     parser.add_argument("--error-file", type=Path, help="also write the failure reason here")
     args = parser.parse_args(argv)
     # ray.init and ray.nodes block in C++ when the head stops answering; a watchdog thread bounds
@@ -58,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     watchdog.daemon = True
     watchdog.start()
     try:
-        problem = wait_for_workers(args.address, args.nodes, args.timeout, args.watch)
+        problem = wait_for_workers(args.address, args.nodes, args.timeout, args.watch,
+                                   head=args.head)
     except Exception as exc:  # a head that went away mid-wait: report it, not a traceback
         problem = f"cannot reach the Ray head at {args.address}: {type(exc).__name__}: {exc}"
     if problem is None:
