@@ -7,8 +7,11 @@ driver killed between writing the trial list and the generator's state leaves th
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
+import pytest
 from hpo_operator.driver.saved_state import reconcile_generator
 from ray import tune
 from ray.tune.experiment import Trial
@@ -122,3 +125,27 @@ def test_agreeing_files_are_left_as_they_are(tmp_path):
     assert (tmp_path / "exp" / "basic-variant-state-s.json").read_bytes() == before
     ids = resumed_trial_ids(tmp_path / "exp", trials)
     assert len(ids) == len(set(ids)) == TRIALS
+
+
+@pytest.mark.slow
+def test_a_killed_run_whose_generator_was_saved_a_step_later_resumes_all_trials(tmp_path):
+    from ray import cloudpickle
+
+    from tests.core.test_cli import assert_resumes_to_the_end, start_slow_campaign
+    from tests.support.trainables import SlowCurve
+
+    proc, path, status_file, finished = start_slow_campaign(tmp_path)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    exp = tmp_path / "runs" / "toy"
+    # What the next save would have stored of the generator alone: the running trial done and
+    # the next one made (a trial the saved trial list never records).
+    tune.register_trainable("SlowCurve", SlowCurve)  # the trials it makes name it
+    restored = BasicVariantGenerator()
+    restored.restore_from_dir(str(exp))
+    for trial_id in list(restored._live_trials):
+        restored.on_trial_complete(trial_id)
+    assert restored.next_trial() is not None
+    state_file = next(exp.glob("basic-variant-state-*.json"))
+    state_file.write_bytes(cloudpickle.dumps(restored.get_state()))
+    assert_resumes_to_the_end(tmp_path, path, status_file, finished)
