@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
+from hpo_operator.driver.saved_state import saved_trials
 
 from tests.support.campaigns import campaign, write
 from tests.support.poll import wait_until
@@ -121,15 +121,19 @@ def wait_for_finished_trials(tmp_path: Path, proc: subprocess.Popen, count: int)
                 if len(f.read_text().splitlines()) == ITERATIONS}
         return done if len(done) >= count else None
 
+    def recorded() -> bool:  # a trial's last result is on disk before the saved state says so
+        states = sorted(exp.glob("experiment_state-*.json"))
+        trials = saved_trials(states[-1]) if states else None
+        return sum(status == "TERMINATED" for _, status in trials or ()) >= count
+
     try:
         found = wait_until(finished, 120, interval=0.2,
                            message=f"the campaign to store {count} finished trials")
+        wait_until(recorded, 120, interval=0.2,
+                   message=f"the saved experiment state to record {count} finished trials")
     except TimeoutError:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
-    # A trial's last result is on disk before the experiment state records it as done: give the
-    # state one save (every second here) before anyone stops the run.
-    time.sleep(2.0)
     return found
 
 

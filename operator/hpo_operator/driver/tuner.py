@@ -63,6 +63,9 @@ def build_tuner(campaign: Campaign, trainable: Any, exp_dir: Path) -> Any:
     # Tune's own tables would interleave with the campaign's progress lines.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if tune.Tuner.can_restore(str(exp_dir)):
+        from .saved_state import reconcile_generator
+
+        reconcile_generator(exp_dir)  # a kill between Tune's two saves leaves them apart
         return tune.Tuner.restore(str(exp_dir), wrapped, resume_unfinished=True,
                                   resume_errored=True, param_space=space)
     return tune.Tuner(wrapped, param_space=space, tune_config=_tune_config(campaign, trainable),
