@@ -13,7 +13,6 @@ import base64
 import json
 import re
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hpo_operator.driver.saved_state import saved_trials
 
 from tests.support.cluster import EmulatedCluster, OperatorProcess
 from tests.support.kuberay_standin import KubeRayStandIn
@@ -81,6 +81,15 @@ def pause_the_driver(cluster: EmulatedCluster,
     return paused, resumed
 
 
+def saved_as_finished(storage: Path, count: int) -> set[str] | None:
+    """The trials the newest saved experiment state under ``storage`` holds as finished, once
+    there are ``count``."""
+    states = sorted(storage.glob("**/experiment_state-*.json"), key=lambda f: f.name)
+    trials = saved_trials(states[-1]) if states else None
+    done = {trial for trial, status in trials or () if status == "TERMINATED"}
+    return done if len(done) >= count else None
+
+
 @dataclass
 class Lifecycle:
     phase: str
@@ -109,8 +118,10 @@ def lifecycle(cluster: EmulatedCluster, operator: OperatorProcess, standin: Kube
     wait_until(lambda: phase_is(cluster, "toy", "Running"), 60, message="phase Running")
     wait_until(lambda: sum(k == "done" for k, _ in journal(log)) >= 2, 120,
                message="two finished trials")
-    time.sleep(2.5)  # > the 1 s experiment checkpoint period the operator gives the driver
-    finished = {t for k, t in journal(log) if k == "done"}
+    # A trial's last result is written before the saved experiment state records it as done:
+    # the trials a retry must not run again are those the saved state holds as finished.
+    finished = wait_until(lambda: saved_as_finished(standin.workdir / "default_toy-tune", 2),
+                          120, interval=0.2, message="the saved state to record two trials")
     standin.kill_driver("default/toy-tune")  # the head pod dies; KubeRay retries the driver
 
     wait_until(lambda: standin.attempts.get("default/toy-tune") == 2, 30,
@@ -270,8 +281,8 @@ def test_a_deleted_rayjob_is_created_again_and_its_driver_resumes(
         trainable={"config": {"journal": str(log), "step_seconds": 0.5}}))
     wait_until(lambda: sum(k == "done" for k, _ in journal(log)) >= 1, 120,
                message="a finished trial")
-    time.sleep(2.5)  # > the 1 s experiment checkpoint period
-    finished = {t for k, t in journal(log) if k == "done"}
+    finished = wait_until(lambda: saved_as_finished(standin.workdir / "default_heal-tune", 1),
+                          120, interval=0.2, message="the saved state to record a trial")
     cluster.kubectl("delete", "rayjobs", "heal-tune", "--wait=false")
 
     recreated = wait_until(lambda: [e for e in events(cluster, "heal")

@@ -34,13 +34,15 @@ def wait_for_workers(address: str, nodes: int, timeout: float, watch: list[int],
     """None once ``nodes`` are alive; otherwise why not (a message for the status)."""
     deadline = time.monotonic() + timeout
 
-    def gone() -> str | None:
-        if head is not None and not process_alive(head):
-            return "the Ray head exited"
-        dead = any(not process_alive(pid) for pid in watch)
-        return "the Ray worker step exited" if dead else None
+    def head_gone() -> str | None:
+        return "the Ray head exited" if head is not None and not process_alive(head) else None
 
-    problem = connect(address, deadline, interval, gone) or wait_for_nodes(
+    def gone() -> str | None:
+        dead = any(not process_alive(pid) for pid in watch)
+        return head_gone() or ("the Ray worker step exited" if dead else None)
+
+    # Only the head keeps this from connecting; once connected, the nodes that are up are told.
+    problem = connect(address, deadline, interval, head_gone) or wait_for_nodes(
         nodes, max(0.0, deadline - time.monotonic()), gone=gone, interval=interval)
     return problem and f"{problem} (see ray-workers-JOBID.log in the run directory)"
 
