@@ -134,11 +134,9 @@ def hosts(rows: list[dict[str, Any]]) -> list[str]:
 
 def test_a_campaign_runs_on_every_node_and_the_job_ends_by_itself(jobs: Jobs) -> None:
     job = jobs.submit(cgcnn("cgcnn-nodes", trials=4, iterations=3))
-    seen = []
 
     def ended() -> bool:
         result = jobs.status(job)
-        seen.append(result["status"])
         return result["slurm"] is not None and result["slurm"]["state"] not in (
             "PENDING", "RUNNING", "CONFIGURING", "COMPLETING")
     wait_until(ended, 480, interval=2, message=f"job {job} to end")
@@ -147,9 +145,6 @@ def test_a_campaign_runs_on_every_node_and_the_job_ends_by_itself(jobs: Jobs) ->
     assert result["slurm"]["state"] == "COMPLETED", jobs.output(result)[-3000:]
     assert status["phase"] == "Succeeded", status
     assert status["trials"]["completed"] == 4
-    # hpo status showed the campaign in progress while the job ran.
-    assert any(s.get("phase") == "Running" and 0 < s.get("resultsProcessed", 0) for s in seen), [
-        (s.get("phase"), s.get("resultsProcessed")) for s in seen]
     ran_on = {h for rows in results(jobs.experiment("cgcnn-nodes")).values() for h in hosts(rows)}
     assert len(ran_on) >= 2 and ran_on <= set(jobs.slurm.nodes), ran_on
     assert "ends with code 0" in jobs.output(result)
@@ -199,8 +194,14 @@ def test_a_worker_node_lost_mid_campaign_has_its_trials_retried_elsewhere(jobs: 
 
 def test_cancel_stops_ray_on_every_node(jobs: Jobs) -> None:
     job = jobs.submit(cgcnn("cgcnn-cancel", trials=30, iterations=50))
-    wait_until(lambda: jobs.status(job)["status"].get("resultsProcessed", 0) > 0, 300,
-               interval=2, message=f"job {job} to report trial results")
+
+    def in_progress() -> dict[str, Any] | None:
+        result = jobs.status(job)
+        return result if result["status"].get("resultsProcessed", 0) > 0 else None
+    # This job runs until it is cancelled: hpo status shows its progress while it runs (the
+    # short campaign of the first test can end between two looks).
+    running = wait_until(in_progress, 300, interval=2, message=f"job {job} to report results")
+    assert running["status"]["phase"] == "Running", running["status"]
     assert jobs.ray_left().keys() == set(jobs.slurm.nodes)
     proc = jobs.hpo("cancel", job, "--storage", str(jobs.storage), timeout=180)
     assert proc.returncode == 0, proc.stderr
