@@ -8,7 +8,6 @@ module tests the operator image, and ``test_rayjob_containers.py`` the trainer i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +17,7 @@ from tests.operator import test_e2e_emulator as scenario
 from tests.operator.conftest import STALL_SECONDS
 from tests.support.cluster import EmulatedCluster
 from tests.support.containers import Network
-from tests.support.kuberay_standin import KubeRayStandIn
+from tests.support.kuberay_standin import KubeRayStandIn, serving
 from tests.support.operator_container import LIVENESS_PORT, OperatorContainer
 
 from .conftest import Lab
@@ -33,12 +32,8 @@ globals().update({name: value for name, value in vars(scenario).items()
 
 @pytest.fixture(scope="module")
 def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
-    workdir = cluster.workdir / "kuberay"
-    workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir,
-                            os.environ["PYTHONPATH"]).start()
-    yield runner
-    runner.stop()
+    with serving(cluster) as runner:
+        yield runner
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ experiment from the volume. The tests then check one behaviour each on what happ
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from tests.support.campaigns import replace
 from tests.support.cluster import EmulatedCluster
 from tests.support.containers import Network
 from tests.support.kuberay_pods import ContainerPods
-from tests.support.kuberay_standin import KubeRayStandIn
+from tests.support.kuberay_standin import KubeRayStandIn, serving
 from tests.support.operator_container import OperatorContainer
 from tests.support.poll import wait_until
 
@@ -50,11 +49,8 @@ def pods(lab: Lab, network: Network, cluster: EmulatedCluster) -> ContainerPods:
 
 @pytest.fixture(scope="module")
 def standin(cluster: EmulatedCluster, pods: ContainerPods) -> Iterator[KubeRayStandIn]:
-    workdir = cluster.workdir / "kuberay"
-    workdir.mkdir()
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir, os.environ["PYTHONPATH"], pods).start()
-    yield runner
-    runner.stop()
+    with serving(cluster, pods) as runner:
+        yield runner
 
 
 @pytest.fixture(scope="module")

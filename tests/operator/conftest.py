@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from kubernetes import client, config
 from tests.support import REPO
 from tests.support.campaigns import campaign
 from tests.support.cluster import EmulatedCluster, OperatorProcess
-from tests.support.kuberay_standin import KubeRayStandIn
+from tests.support.kuberay_standin import KubeRayStandIn, serving
 
 SHARED = REPO.parent / "shared"
 KUBERAY_CRDS = SHARED / "kuberay-crds"
@@ -90,13 +89,8 @@ def api(cluster: EmulatedCluster, monkeypatch: pytest.MonkeyPatch) -> client.Api
 
 @pytest.fixture(scope="module")
 def standin(cluster: EmulatedCluster) -> Iterator[KubeRayStandIn]:
-    workdir = cluster.workdir / "kuberay"
-    workdir.mkdir()
-    # The drivers import the toy trainables and this checkout's code as the tests do.
-    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir,
-                            os.environ["PYTHONPATH"]).start()
-    yield runner
-    runner.stop()
+    with serving(cluster) as runner:
+        yield runner
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +34,24 @@ import requests
 import yaml
 
 if TYPE_CHECKING:
+    from tests.support.cluster import EmulatedCluster
     from tests.support.kuberay_pods import ContainerPods
 
 RAYJOBS = "/apis/ray.io/v1/rayjobs"
+
+
+@contextmanager
+def serving(cluster: EmulatedCluster, pods: ContainerPods | None = None) -> Iterator[KubeRayStandIn]:
+    """The stand-in running RayJobs of ``cluster`` until the block ends; its drivers import this
+    checkout's code and the toy trainables (``PYTHONPATH``) as the tests do."""
+    workdir = cluster.workdir / "kuberay"
+    workdir.mkdir()
+    runner = KubeRayStandIn(cluster.server, cluster.kubeconfig, workdir,
+                            os.environ["PYTHONPATH"], pods).start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
 
 
 class KubeRayStandIn:
