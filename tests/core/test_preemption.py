@@ -3,6 +3,8 @@ Ray's own exception classes, built as Ray builds them for each case."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from ray.exceptions import (
     ActorDiedError,
@@ -92,3 +94,38 @@ def test_a_campaign_trial_does_not_count_preemptions_against_its_retries(local_r
         trial.handle_error(RayActorError(error_msg=NODE_DIED))
     assert preemptions(trial) == MAX_PREEMPTIONS_PER_TRIAL
     assert trial.run_metadata.num_failures == 2 and not preempted_last(trial)  # past the bound
+
+
+def test_each_step_adopts_only_the_trials_added_since_and_all_after_a_recovery(tmp_path):
+    """Tune hands every step its whole trial list: looking at the new trials only keeps a step's
+    cost flat at 10,000 trials. Recovering a trial moves it to the end of the list, so the next
+    step looks at all of them again and a trial added meanwhile is not missed."""
+    from ray.train._internal.storage import StorageContext
+    from ray.tune.experiment import Trial
+
+    from hpo_operator.driver.trial_failures import CampaignTrial
+    from hpo_operator.driver.tune_callback import CampaignCallback
+
+    storage = StorageContext(storage_path=str(tmp_path), experiment_dir_name="exp")
+
+    def trial() -> Trial:
+        return Trial("__fake", stub=True, storage=storage)
+
+    callback = CampaignCallback()
+    trials = [trial(), trial()]
+    callback.on_step_begin(0, trials)
+    assert all(type(t) is CampaignTrial for t in trials)
+    looked_at = trials[0]
+    looked_at.__class__ = Trial  # had the next step read the whole list, it would adopt it again
+    trials.append(trial())
+    callback.on_step_begin(1, trials)
+    assert type(trials[2]) is CampaignTrial and type(looked_at) is Trial
+    trials.append(trial())  # added, then a recovery moves an earlier trial behind it
+    trials.append(trials.pop(1))
+    callback.on_trial_recover(2, trials, trials[-1])
+    callback.on_step_begin(2, trials)
+    assert all(type(t) is CampaignTrial for t in trials)
+    restored = pickle.loads(pickle.dumps(callback))  # as Tune restores it with the experiment
+    fresh = [trial() for _ in range(len(trials) + 2)]  # a restored run's list, from the start
+    restored.on_step_begin(0, fresh)
+    assert all(type(t) is CampaignTrial for t in fresh)

@@ -63,6 +63,17 @@ def test_completed_versus_stopped_early_versus_errored():
     assert tracker.errors() == [("bad", "ValueError: nope")]
 
 
+def test_whether_a_trial_errored_is_known_without_reading_every_record():
+    """failFast asks after every step of Tune's loop: the answer is a counter, not a scan."""
+    tracker = CampaignTracker(Objective(metric="m", mode="min"))
+    for i in range(100):
+        tracker.trial_result(f"t{i}", {}, {"m": 1.0, "training_iteration": 1})
+    assert not tracker.has_errors() and tracker.errors() == []
+    tracker.trial_errored("t7", "")  # an error without a message is an error all the same
+    tracker.trial_errored("t7", "RuntimeError: again")  # Tune may announce it twice
+    assert tracker.has_errors() and tracker.errors() == [("t7", "RuntimeError: again")]
+
+
 def test_a_campaign_that_ended_leaves_no_trial_running_or_waiting():
     """Tune ends the trials left when a campaign stops (time limit, target, failFast) without
     telling the callbacks: they ended at a stop limit. One that never started is not counted."""

@@ -45,6 +45,7 @@ class CampaignTracker:
         self._elapsed_before = 0.0  # a resumed campaign's time in earlier runs
         self._trials: dict[str, _TrialRecord] = {}
         self._best_id: str | None = None
+        self._errored = 0  # records with an error: failFast asks after every step
         self.results_processed = 0
         self.time_to_target: float | None = None
         self.start_time = now_iso()
@@ -85,6 +86,7 @@ class CampaignTracker:
 
     def trial_errored(self, trial_id: str, error: str) -> None:
         record = self._trials.setdefault(trial_id, _TrialRecord())
+        self._errored += record.error is None
         record.state, record.error = ERROR, error
 
     def trial_preempted(self, trial_id: str, times: int = 1) -> None:
@@ -147,7 +149,13 @@ class CampaignTracker:
         return counts
 
     def errors(self) -> list[tuple[str, str]]:
-        return [(tid, r.error) for tid, r in self._trials.items() if r.error]
+        if not self._errored:
+            return []
+        return [(tid, r.error) for tid, r in self._trials.items() if r.error is not None]
+
+    def has_errors(self) -> bool:
+        """Whether any trial errored; constant time, where errors() reads every record."""
+        return self._errored > 0
 
     def _summary(self, trial_id: str) -> TrialSummary:
         r = self._trials[trial_id]

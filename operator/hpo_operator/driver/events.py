@@ -124,7 +124,7 @@ class CampaignProgress:
 
     def trial_failed_for_good(self) -> bool:
         """Whether runtime.failFast ends the campaign now: a trial errored, its retries used up."""
-        return self.fail_fast and bool(self.tracker.errors())
+        return self.fail_fast and self.tracker.has_errors()
 
     def trial_stopped_early(self, trial_id: str) -> None:
         """What the schedulers of campaign.stop_recording tell (early_stops.reporting_to)."""

@@ -37,8 +37,19 @@ def current_listener() -> TrialEvents | None:
 
 
 class CampaignCallback(Callback):
+    # Trials up to this index of Tune's trial list are adopted (see .trial_failures). Tune only
+    # appends to the list, except that recovering a trial moves it to the end
+    # (on_trial_recover), so a step looks at the new trials only and its cost does not grow
+    # with the campaign. A cursor, not state: a restored copy starts again from the first trial.
+    _adopted = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_adopted"}
+
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-        adopt(trials)  # before this step's errors: see .trial_failures
+        start = self._adopted if self._adopted <= len(trials) else 0
+        adopt(trials[start:])  # before this step's errors: see .trial_failures
+        self._adopted = len(trials)
         if (listener := _listener.current) is not None:
             listener.step_begin()
 
@@ -50,6 +61,7 @@ class CampaignCallback(Callback):
         adopt([trial])
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._adopted = 0  # the list is reordered: look at every trial again next step
         if (listener := _listener.current) is not None and preempted_last(trial):
             listener.trial_preempted(trial)
 
