@@ -163,3 +163,39 @@ def test_conditions_keep_transition_time_until_status_changes():
     assert status.condition("Complete").last_transition_time == first
     assert status.condition("Complete").reason == "StillRunning"
     assert len(status.conditions) == 1
+
+
+def test_what_the_driver_keeps_per_trial_stays_under_one_and_a_half_kilobytes():
+    """The driver keeps one small record per trial (tracker, usage ledger, stall watch): 752 bytes
+    each over 10,000 ASHA-like trials, the trial id and best config included. Allocation sizes
+    are the same from run to run, so the bound is not a timing."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from hpo_operator.driver.events import CampaignProgress
+    from tests.support.campaigns import parsed
+
+    spec = parsed("many", strategy={"scheduler": {"type": "asha", "maxT": 9}}).spec
+    progress = CampaignProgress(spec, CoalescingPublisher([], 2.0),
+                                CampaignStatus(phase=Phase.PENDING))
+    trials = 10_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(trials):
+            trial = SimpleNamespace(trial_id=f"4f1c2_{i:05d}", config={"x": i / trials},
+                                    last_result={"training_iteration": 3})
+            progress.trial_started(trial)
+            for iteration in (1, 2, 3):
+                progress.trial_reported(trial, {"loss": (i % 97) / iteration,
+                                                "training_iteration": iteration,
+                                                "time_this_iter_s": 0.001})
+            if i % 3:
+                progress.trial_stopped_early(trial.trial_id)
+            progress.trial_completed(trial)
+        del trial
+        kept = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    finally:
+        tracemalloc.stop()
+    assert progress.status().trials.total == trials
+    assert kept / trials < 1536
