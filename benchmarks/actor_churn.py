@@ -17,15 +17,13 @@ import argparse
 import json
 import os
 import runpy
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
-from hpo_cli import HERE
+from hpo_cli import HERE, timed
 from overhead import campaign
 
 
@@ -53,12 +51,8 @@ def counted(counts_file: str, argv: list[str]) -> None:
 
 def one_run(argv: list[str], work: Path) -> dict[str, float]:
     counts = work / "counts.json"
-    env = {**os.environ, "RAY_AIR_NEW_OUTPUT": "0", "RAY_AUTH_MODE": "token",
-           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    start = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--counted", str(counts), "--", *argv], cwd=work,
-                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return {"wall_s": round(time.perf_counter() - start, 1),
+    seconds = timed([sys.executable, __file__, "--counted", str(counts), "--", *argv], work)
+    return {"wall_s": round(seconds, 1),
             "actor_removals": json.loads(counts.read_text())["removals"]}
 
 
@@ -71,6 +65,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.counted:
         return counted(args.counted, args.argv)
+    # Ray is imported before `hpo run` here, so it cannot choose the embedded cluster's token
+    # authentication itself: both sides get it from the environment.
+    os.environ["RAY_AUTH_MODE"] = "token"
     with tempfile.TemporaryDirectory(prefix="hpo-churn-") as tmp:
         work = Path(tmp)
         manifest = work / "churn.yaml"

@@ -149,8 +149,6 @@ class CampaignTracker:
         return counts
 
     def errors(self) -> list[tuple[str, str]]:
-        if not self._errored:
-            return []
         return [(tid, r.error) for tid, r in self._trials.items() if r.error is not None]
 
     def has_errors(self) -> bool:
