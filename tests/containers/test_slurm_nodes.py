@@ -210,20 +210,40 @@ def test_cancel_stops_ray_on_every_node(jobs: Jobs) -> None:
     assert condition(result["status"])["reason"] == "Cancelled", result["status"]
 
 
+def finished_trials(experiment: Path, iterations: int) -> set[str]:
+    """Trials whose result.json has its last iteration, which the driver writes as it ends them."""
+    try:
+        rows = results(experiment)
+    except ValueError:  # a line being written
+        return set()
+    return {t for t, r in rows.items() if r[-1]["training_iteration"] == iterations}
+
+
 def test_the_time_limit_stops_the_campaign_and_a_new_job_resumes_it(jobs: Jobs) -> None:
-    name = "cgcnn-time"
-    doc = cgcnn(name, trials=6, iterations=2)
+    name, iterations, long = "cgcnn-time", 2, 300
+    doc = cgcnn(name, trials=6, iterations=iterations)
+    # Two trials of one epoch a step, then four of 300 (some 20 s each, more on these CPUs):
+    # the stop comes once the short ones have ended and before any long one can have.
+    spec = doc["spec"]
+    del spec["trainable"]["config"]["epochs_per_step"]
+    spec["searchSpace"]["epochs_per_step"] = {"type": "choice", "values": [1, long]}
+    spec["strategy"]["searcher"]["pointsToEvaluate"] = [
+        {"epochs_per_step": e} for e in (1, 1, long, long, long, long)]
     job = jobs.submit(doc, "--time", "10")
     experiment = jobs.experiment(name)
-    wait_until(lambda: len(terminated_trials(experiment)) >= 2, 300, interval=1,
-               message="two finished trials in the saved experiment state")
+
+    def two_ended() -> set[str]:
+        done = finished_trials(experiment, iterations)
+        return done if len(done) >= 2 else set()
+    short = wait_until(two_ended, 300, interval=0.5, message="the two short trials to end")
     jobs.slurm.exec("ctl", "scancel", "--batch", "--signal=USR1", job)
     first = jobs.final(job)
     assert condition(first["status"])["reason"] == "TimeLimit", first["status"]
     assert "Stop signal received" in jobs.output(first)  # Tune saved the experiment
     finished = terminated_trials(experiment)
-    assert 2 <= len(finished) < 6
+    assert finished == short, (finished, short)
     before = {t: rows for t, rows in results(experiment).items() if t in finished}
+    assert all(rows[0]["config"]["epochs_per_step"] == 1 for rows in before.values()), before
 
     again = jobs.final(jobs.submit(doc))
     assert again["status"]["phase"] == "Succeeded", again["status"]
@@ -231,6 +251,7 @@ def test_the_time_limit_stops_the_campaign_and_a_new_job_resumes_it(jobs: Jobs) 
     after = results(experiment)
     for trial, rows in before.items():
         assert after[trial] == rows, f"trial {trial} ran again after the resume"
+    assert all(rows[-1]["training_iteration"] == iterations for rows in after.values()), after
 
 
 def test_a_worker_node_that_never_joins_fails_the_job_with_its_reason(jobs: Jobs) -> None:
