@@ -1,12 +1,15 @@
 """How often Ray Tune withdraws an actor it asked for: the mode that makes cheap trials slow.
 
 With trials shorter than an actor's start (the `workloads:Trivial` trials take milliseconds, a new
-actor about a second), Tune can fall into a state where every new trial first asks for a new actor,
-then takes a cached one as soon as another trial ends and withdraws the request: one actor does the
-work of two. Runs in that state take 1.5-1.8x as long. Whether a run falls into it is a matter of
-timing, on either side. This script runs the overhead campaign through `hpo run` and through plain
-Ray Tune, each in a fresh process that counts Tune's actor removals, and prints wall time and
-removals per run: a run with about one removal per trial is in the slow mode.
+actor a second or two), Tune can fall into a state where every new trial first asks for a new
+actor, then takes a cached one as soon as another trial ends and withdraws the request: one actor
+does the work of two. Runs in that state take 1.5-1.8x as long. Whether a run falls into it is
+decided at its start, by whether the first actor ends a trial before the second has started: by
+chance, on either side of a comparison (see workloads.start_together). This script runs the
+overhead campaign through `hpo run` and through plain Ray Tune, each in a fresh process that counts
+Tune's actor removals, with the actors left to start apart (as Tune starts them) and started
+together (as the other benchmarks start them), and prints wall time and removals per run: a run
+with about one removal per trial is in the slow mode.
 
     python benchmarks/actor_churn.py --trials 2000 --runs 3
 """
@@ -49,9 +52,10 @@ def counted(counts_file: str, argv: list[str]) -> None:
         runpy.run_path(argv[0], run_name="__main__")
 
 
-def one_run(argv: list[str], work: Path) -> dict[str, float]:
+def one_run(argv: list[str], work: Path, actors: int) -> dict[str, float]:
     counts = work / "counts.json"
-    seconds = timed([sys.executable, __file__, "--counted", str(counts), "--", *argv], work)
+    seconds = timed([sys.executable, __file__, "--counted", str(counts), "--", *argv], work,
+                    actors)
     return {"wall_s": round(seconds, 1),
             "actor_removals": json.loads(counts.read_text())["removals"]}
 
@@ -74,12 +78,13 @@ def main() -> None:
         manifest.write_text(yaml.safe_dump(campaign("churn", args.trials, 9, 2,
                                                     "workloads:Trivial")))
         for i in range(args.runs):
-            ours = one_run(["hpo", "run", str(manifest), "--quiet", "--storage",
-                            str(work / f"runs-{i}")], work)
-            plain = one_run([str(HERE / "plain_tune.py"), str(args.trials), "9", "2",
-                             str(work / f"plain-{i}")], work)
-            print(json.dumps({"run": i, "trials": args.trials, "hpo_run": ours,
-                              "plain_tune": plain}), flush=True)
+            for start, actors in (("apart", 0), ("together", 2)):
+                ours = one_run(["hpo", "run", str(manifest), "--quiet", "--storage",
+                                str(work / f"runs-{start}-{i}")], work, actors)
+                plain = one_run([str(HERE / "plain_tune.py"), str(args.trials), "9", "2",
+                                 str(work / f"plain-{start}-{i}")], work, actors)
+                print(json.dumps({"run": i, "trials": args.trials, "actors_start": start,
+                                  "hpo_run": ours, "plain_tune": plain}), flush=True)
 
 
 if __name__ == "__main__":

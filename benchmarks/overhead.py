@@ -44,9 +44,9 @@ def compare_with_plain_tune(trials: int, max_t: int, concurrency: int, repeats: 
     ours, plain = [], []
     for i in range(repeats):
         doc = campaign(f"ours-{i}", trials, max_t, concurrency, "workloads:Trivial")
-        ours.append(hpo_run(doc, work)[0])
+        ours.append(hpo_run(doc, work, concurrency)[0])
         plain.append(timed([sys.executable, str(HERE / "plain_tune.py"), str(trials), str(max_t),
-                            str(concurrency), str(work / f"plain-{i}")], work))
+                            str(concurrency), str(work / f"plain-{i}")], work, concurrency))
     # Run-to-run spread on a shared machine is larger than the difference sought: the fastest
     # run of each side, the one least disturbed, is reported beside the medians.
     # Run times here come in two modes: a pair (run back to back) mostly sees one mode on both
@@ -64,7 +64,8 @@ def compare(label_a: str, doc_a: dict, label_b: str, doc_b: dict, repeats: int,
     for i in range(repeats):
         for label, doc in ((label_a, doc_a), (label_b, doc_b)):
             run = {**doc, "metadata": {"name": f"{doc['metadata']['name']}-{i}"}}
-            seconds, _, status = hpo_run(run, work)
+            concurrency = doc["spec"]["budget"]["maxConcurrentTrials"]
+            seconds, _, status = hpo_run(run, work, concurrency)
             if status["phase"] != "Succeeded":
                 raise SystemExit(f"{run['metadata']['name']}: {status.get('message')}")
             walls[label].append(seconds)

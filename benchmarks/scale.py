@@ -30,19 +30,17 @@ from pathlib import Path
 import psutil
 import yaml
 
-from hpo_cli import HERE
+from hpo_cli import HERE, bench_env
 from overhead import campaign
 
 SAMPLE_S = 0.5
 
 
-def measured(cmd: list[str], cwd: Path) -> dict[str, float]:
+def measured(cmd: list[str], cwd: Path, actors: int) -> dict[str, float]:
     """Wall seconds and peak RSS (MB) of ``cmd``'s own process and of its process tree."""
-    env = {**os.environ, "RAY_AIR_NEW_OUTPUT": "0",
-           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=bench_env(cwd, actors),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
     peak_driver = peak_tree = 0.0
     while proc.poll() is None:
@@ -71,14 +69,15 @@ def one_pair(i: int, trials: int, max_t: int, concurrency: int, work: Path) -> d
     manifest.write_text(yaml.safe_dump(doc))
     status_file = work / f"scale-{i}.status.json"
     ours = measured([sys.executable, "-m", "hpo_operator", "run", str(manifest), "--quiet",
-                     "--storage", str(work / "runs"), "--status-file", str(status_file)], work)
+                     "--storage", str(work / "runs"), "--status-file", str(status_file)],
+                    work, concurrency)
     status = json.loads(status_file.read_text())
     if status["phase"] != "Succeeded" or status["trials"]["total"] != trials:
         raise SystemExit(f"hpo run did not finish its {trials} trials: {status.get('message')}")
     ours.update(status_kb=round(status_file.stat().st_size / 1024, 1),
                 experiment_mb=dir_mb(work / "runs" / f"scale-{i}"))
     plain = measured([sys.executable, str(HERE / "plain_tune.py"), str(trials), str(max_t),
-                      str(concurrency), str(work / f"plain-{i}")], work)
+                      str(concurrency), str(work / f"plain-{i}")], work, concurrency)
     plain.update(experiment_mb=dir_mb(work / f"plain-{i}"))
     return {"hpo_run": ours, "plain_tune": plain,
             "ratio": round(ours["wall_s"] / plain["wall_s"], 4),
@@ -88,8 +87,8 @@ def one_pair(i: int, trials: int, max_t: int, concurrency: int, work: Path) -> d
 def knob_pair(knob: str, i: int, trials: int, max_t: int, concurrency: int, work: Path) -> dict:
     """Plain Ray Tune without and with one of `hpo run`'s differences."""
     base = [sys.executable, str(HERE / "plain_tune.py"), str(trials), str(max_t), str(concurrency)]
-    plain = measured([*base, str(work / f"plain-{knob}-{i}")], work)
-    with_knob = measured([*base, str(work / f"knob-{knob}-{i}"), knob], work)
+    plain = measured([*base, str(work / f"plain-{knob}-{i}")], work, concurrency)
+    with_knob = measured([*base, str(work / f"knob-{knob}-{i}"), knob], work, concurrency)
     return {"knob": knob, "plain_s": plain["wall_s"], "with_knob_s": with_knob["wall_s"],
             "ratio": round(with_knob["wall_s"] / plain["wall_s"], 4),
             "extra_ms_per_trial": round((with_knob["wall_s"] - plain["wall_s"]) / trials * 1000,

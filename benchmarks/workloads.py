@@ -5,15 +5,38 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from ray import tune
+
+from hpo_cli import START_TOGETHER_ACTORS, START_TOGETHER_DIR
+
+
+def start_together(timeout: float = 60.0) -> None:
+    """Wait, once per actor process, until the run's other concurrent actors have started.
+
+    Tune asks for every concurrent trial's actor at once, and actors start a second or two
+    apart. When trials take milliseconds, the first actor can end a trial before the second has
+    started: Tune gives the next trial that actor (reuse_actors) and withdraws the request it had
+    made for it, and so on for every trial, each new request withdrawn before it is met. One actor
+    then does the work of all, and the raylet starts and stops a worker per trial: 1.5-1.8x the
+    wall time, by chance, on either side of a comparison. Starting together rules it out.
+    """
+    directory, actors = os.environ.get(START_TOGETHER_DIR), os.environ.get(START_TOGETHER_ACTORS)
+    if not directory or not actors:
+        return
+    Path(directory, str(os.getpid())).touch()
+    deadline = time.monotonic() + timeout
+    while len(os.listdir(directory)) < int(actors) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 class Trivial(tune.Trainable):
     """One cheap step per iteration; ``checkpoint_mb`` of state makes checkpoints cost something."""
 
     def setup(self, config: dict[str, Any]) -> None:
+        start_together()  # setup runs once per actor; a reused actor gets reset_config
         self._configure(config)
 
     def _configure(self, config: dict[str, Any]) -> None:
