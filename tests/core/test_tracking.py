@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from pathlib import Path
 
 import pytest
+from google.protobuf.message import DecodeError
 
 from hpo_operator.campaign.manifest import parse_campaign
 from hpo_operator.campaign.status import Phase
@@ -15,6 +17,7 @@ from hpo_operator.driver.run import run_campaign
 
 from tests.support.campaigns import campaign, parsed, problems
 from tests.support.mlflow_server import mlflow_server
+from tests.support.poll import wait_until
 from tests.support.wandb_records import read_run
 
 POINTS = [{"x": 0.1}, {"x": 0.3}, {"x": 0.6}]
@@ -79,10 +82,20 @@ def test_each_trial_is_an_offline_wandb_run_with_its_config_and_metrics(local_ra
     status = run_campaign(parse_campaign(doc), tmp_path / "runs", [], publish_interval=0.5)
     assert status.phase is Phase.SUCCEEDED, status.message
 
-    # The logging actors write where the driver's WANDB_DIR says.
-    files = sorted((tmp_path / "wandb").rglob("offline-run-*/run-*.wandb"))
-    assert len(files) == len(POINTS), files
-    runs = {run["config"]["x"]: run for run in map(read_run, files)}
+    # The logging actors write where the driver's WANDB_DIR says; wandb's own service process
+    # writes the files, and may still be writing a run's records when the campaign returns.
+    def written() -> list[dict] | None:
+        files = sorted((tmp_path / "wandb").rglob("offline-run-*/run-*.wandb"))
+        try:
+            found = [read_run(f) for f in files]
+        except (AssertionError, struct.error, DecodeError):  # a record being written
+            return None
+        whole = len(found) == len(POINTS) and all(
+            "x" in r["config"] and sum("loss" in row for row in r["history"]) == ITERATIONS
+            for r in found)
+        return found if whole else None
+    runs = {run["config"]["x"]: run
+            for run in wait_until(written, 120, message="every trial's W&B run written")}
     assert sorted(runs) == [p["x"] for p in POINTS]
     for x, run in runs.items():
         assert run["id"] == run["config"]["trial_id"]
