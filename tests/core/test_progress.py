@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 from hpo_operator.campaign.progress import CampaignTracker, CoalescingPublisher, JsonFileSink
 from hpo_operator.campaign.spec import Objective
@@ -199,3 +200,25 @@ def test_what_the_driver_keeps_per_trial_stays_under_one_and_a_half_kilobytes():
         tracemalloc.stop()
     assert progress.status().trials.total == trials
     assert kept / trials < 1536
+
+
+def test_the_top_trials_kept_as_results_come_are_those_a_full_ranking_gives():
+    """The tracker keeps the top five as results arrive; ties go to the trial heard of first."""
+    for mode in ("min", "max"):
+        rng = random.Random(7)
+        tracker = CampaignTracker(Objective(metric="m", mode=mode))
+        best: dict[str, float] = {}
+        for step in range(3000):
+            trial = f"t{rng.randrange(400)}"
+            value = float(rng.randrange(60))  # coarse values: many ties
+            tracker.trial_result(trial, {"step": step}, {"m": value, "training_iteration": 1})
+            kept = best.get(trial)
+            if kept is None or (value < kept if mode == "min" else value > kept):
+                best[trial] = value
+            if step % 250 == 0 or step == 2999:
+                sign = 1 if mode == "min" else -1
+                first_heard = {t: i for i, t in enumerate(best)}
+                expected = sorted(best, key=lambda t: (sign * best[t], first_heard[t]))[:5]
+                top = tracker.snapshot().top_trials
+                assert [t.id for t in top] == expected
+                assert [t.metric for t in top] == [best[t] for t in expected]

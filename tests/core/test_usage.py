@@ -240,3 +240,19 @@ def test_no_budget_never_stops_anything():
     k = BudgetKeeper(spec().budget, ledger, Milestones())
     ledger.result("a", result(1, 1e9))
     assert not k.check("a", result(2, 1e9)) and not k.stop_all() and not k.exhausted
+
+
+def test_savings_follow_results_that_come_after_the_stop_was_told():
+    """Tune tells the scheduler's stop before the result that caused it: that result counts."""
+    s = spec(strategy={"scheduler": {"type": "asha", "maxT": 10, "gracePeriod": 2}},
+             resources={"perTrial": {"cpu": 1}})
+    ledger = UsageLedger.for_spec(s)
+    ledger.result("a", result(1, 30.0))
+    ledger.stopped_early("a")
+    ledger.stopped_early("a")  # told twice, counted once
+    assert ledger.saved_seconds() == pytest.approx(30.0 * 9)
+    ledger.result("a", result(2, 50.0))  # 80 s for 2 iterations: 40 s each, 8 left
+    assert ledger.saved_seconds() == pytest.approx(40.0 * 8)
+    ledger.result("b", result(10, 10.0))  # at maxT: saves nothing
+    ledger.stopped_early("b")
+    assert ledger.usage().saved_cpu_hours == pytest.approx(40.0 * 8 / HOUR)

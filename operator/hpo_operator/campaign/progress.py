@@ -7,7 +7,6 @@ most one write per interval, plus a final one.
 
 from __future__ import annotations
 
-import heapq
 import math
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any, Callable, Protocol, TextIO
 
 from . import ranking
 from .spec import Objective
-from .status import TOP_K, CampaignStatus, Phase, TrialCounts, TrialSummary, now_iso
+from .status import TOP_K, CampaignStatus, Phase, TrialCounts, TrialSummary, iso_time, now_iso
 from .status_io import write_status
 from .tune_names import ERROR, PAUSED, PENDING, RUNNING, TERMINATED, TRAINING_ITERATION
 
@@ -28,11 +27,12 @@ class _TrialRecord:
     best: float | None = None
     best_config: dict[str, Any] = field(default_factory=dict)  # PBT changes config mid-trial
     best_iteration: int = 0
-    best_at: str | None = None
+    best_at: float | None = None  # seconds since the epoch; shown as ISO time
     last_iteration: int = 0
     error: str | None = None
     stopped_early: bool = False  # the scheduler cut it as unpromising
     preempted: int = 0  # times its node went away and it was retried (campaign.preemption)
+    order: int = 0  # of the tracker's first news of it: ranks equal results, first first
 
 
 class CampaignTracker:
@@ -44,19 +44,43 @@ class CampaignTracker:
         self._started = clock()
         self._elapsed_before = 0.0  # a resumed campaign's time in earlier runs
         self._trials: dict[str, _TrialRecord] = {}
+        self._created = 0
+        # The TOP_K best trials, by (signed best value, order). A trial's best only ever
+        # improves, so a trial enters when it beats the last of them and none needs reading
+        # again: the snapshot's cost does not grow with the campaign.
+        self._top: dict[str, tuple[float, int]] = {}
+        self._sign = ranking.sign(objective.mode)
         self._best_id: str | None = None
         self._errored = 0  # records with an error: failFast asks after every step
         self.results_processed = 0
         self.time_to_target: float | None = None
         self.start_time = now_iso()
 
+    def _record(self, trial_id: str, state: str = PENDING) -> _TrialRecord:
+        record = self._trials.get(trial_id)
+        if record is None:
+            record = self._trials[trial_id] = _TrialRecord(state=state, order=self._created)
+            self._created += 1
+        return record
+
+    def _rank(self, trial_id: str, record: _TrialRecord) -> None:
+        assert record.best is not None
+        key, top = (self._sign * record.best, record.order), self._top
+        if trial_id in top or len(top) < TOP_K:
+            top[trial_id] = key
+            return
+        last = max(top, key=top.__getitem__)
+        if key < top[last]:
+            del top[last]
+            top[trial_id] = key
+
     # -- events -------------------------------------------------------------------------------
     def trial_state(self, trial_id: str, state: str) -> None:
-        self._trials.setdefault(trial_id, _TrialRecord()).state = state
+        self._record(trial_id).state = state
 
     def trial_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> bool:
         """Record one reported result; True when it made a new best trial."""
-        record = self._trials.setdefault(trial_id, _TrialRecord(state=RUNNING))
+        record = self._record(trial_id, RUNNING)
         self.results_processed += 1
         iteration = int(result.get(TRAINING_ITERATION, record.last_iteration + 1))
         record.last_iteration = max(record.last_iteration, iteration)
@@ -66,8 +90,9 @@ class CampaignTracker:
             return False
         value = float(value)
         if record.best is None or self.objective.better(value, record.best):
-            record.best, record.best_iteration, record.best_at = value, iteration, now_iso()
+            record.best, record.best_iteration, record.best_at = value, iteration, time.time()
             record.best_config = config
+            self._rank(trial_id, record)
         if self.time_to_target is None and self.objective.reached(value):
             self.time_to_target = self.elapsed()
         best = self._trials[self._best_id].best if self._best_id else None
@@ -77,7 +102,7 @@ class CampaignTracker:
         return False
 
     def trial_completed(self, trial_id: str, result: dict[str, Any] | None = None) -> None:
-        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record = self._record(trial_id)
         if record.state != ERROR:  # Tune may announce completion after an error
             record.state = TERMINATED
         if result:
@@ -85,20 +110,20 @@ class CampaignTracker:
                                         int(result.get(TRAINING_ITERATION, 0) or 0))
 
     def trial_errored(self, trial_id: str, error: str) -> None:
-        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record = self._record(trial_id)
         self._errored += record.error is None
         record.state, record.error = ERROR, error
 
     def trial_preempted(self, trial_id: str, times: int = 1) -> None:
         """The trial's node went away: it waits to be retried from its last checkpoint."""
-        record = self._trials.setdefault(trial_id, _TrialRecord())
+        record = self._record(trial_id)
         record.preempted += times
         if record.state == RUNNING:
             record.state = PENDING
 
     def trial_stopped_early(self, trial_id: str) -> None:
         """The scheduler stopped the trial as unpromising (its completion comes next)."""
-        self._trials.setdefault(trial_id, _TrialRecord()).stopped_early = True
+        self._record(trial_id).stopped_early = True
 
     def settle(self) -> None:
         """The campaign ended for good (it is not resumed): a trial that Tune ended with it (a
@@ -159,13 +184,12 @@ class CampaignTracker:
         r = self._trials[trial_id]
         assert r.best is not None
         return TrialSummary(id=trial_id, config=r.best_config, metric=r.best,
-                            iteration=r.best_iteration, reached_at=r.best_at)
+                            iteration=r.best_iteration,
+                            reached_at=None if r.best_at is None else iso_time(r.best_at))
 
-    def top_trials(self, k: int = TOP_K) -> list[TrialSummary]:
-        scored = [(tid, r.best) for tid, r in self._trials.items() if r.best is not None]
-        sign = ranking.sign(self.objective.mode)
-        best = heapq.nsmallest(k, scored, key=lambda item: sign * float(item[1]))  # type: ignore[arg-type]
-        return [self._summary(tid) for tid, _ in best]
+    def top_trials(self) -> list[TrialSummary]:
+        """The TOP_K best trials, best first; of equal results, the one heard of first first."""
+        return [self._summary(tid) for tid in sorted(self._top, key=self._top.__getitem__)]
 
     def snapshot(self, phase: Phase = Phase.RUNNING, base: CampaignStatus | None = None) -> CampaignStatus:
         """The status now; ``base`` carries what the tracker does not own (conditions, resumes)."""

@@ -38,9 +38,16 @@ class Phase(str, enum.Enum):
 
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.VALIDATION_FAILED})
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(ISO_FORMAT)
+
+
+def iso_time(seconds: float) -> str:
+    """``seconds`` since the epoch as the status shows times."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime(ISO_FORMAT)
 
 
 class _Model(BaseModel):

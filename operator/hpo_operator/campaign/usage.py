@@ -64,6 +64,7 @@ class UsageLedger:
     def __init__(self, cpu: float, gpu: float, horizon: tuple[str, float] | None = None) -> None:
         self.cpu, self.gpu, self.horizon = cpu, gpu, horizon
         self.seconds = 0.0  # every trial's, together
+        self._saved = 0.0  # saved_seconds, kept up to date as results come
         self._trials: dict[str, _TrialUse] = {}
         self._started: set[str] = set()
 
@@ -79,6 +80,7 @@ class UsageLedger:
     def result(self, trial_id: str, result: Mapping[str, Any]) -> None:
         self._started.add(trial_id)  # a result replayed on resume is a trial that ran
         record = self._trials.setdefault(trial_id, _TrialUse())
+        before = self._saved_by(record)  # Tune tells the stop before the result that caused it
         seconds = result_seconds(result)
         record.seconds += seconds
         self.seconds += seconds
@@ -86,9 +88,13 @@ class UsageLedger:
             value = result.get(self.horizon[0])
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 record.progress = max(record.progress, float(value))
+        self._saved += self._saved_by(record) - before
 
     def stopped_early(self, trial_id: str) -> None:
-        self._trials.setdefault(trial_id, _TrialUse()).stopped_early = True
+        record = self._trials.setdefault(trial_id, _TrialUse())
+        if not record.stopped_early:
+            record.stopped_early = True
+            self._saved += self._saved_by(record)
 
     # -- queries ------------------------------------------------------------------------------
     def hours(self, extra_seconds: float = 0.0) -> tuple[float, float]:
@@ -107,11 +113,12 @@ class UsageLedger:
 
     def saved_seconds(self) -> float:
         """Trial-seconds the scheduler's early stops saved (see the module's docstring)."""
-        if self.horizon is None:
+        return self._saved
+
+    def _saved_by(self, r: _TrialUse) -> float:
+        if self.horizon is None or not r.stopped_early or not 0 < r.progress < self.horizon[1]:
             return 0.0
-        end = self.horizon[1]
-        return sum(r.seconds / r.progress * (end - r.progress) for r in self._trials.values()
-                   if r.stopped_early and 0 < r.progress < end)
+        return r.seconds / r.progress * (self.horizon[1] - r.progress)
 
     def usage(self) -> Usage:
         cpu, gpu = self.hours()
