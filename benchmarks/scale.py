@@ -6,8 +6,11 @@ Reported: each pair's wall-time ratio and their median (the figure to quote: run
 shared machine come in two modes, and a ratio within one pair sees the same mode on both sides),
 the extra cost per trial, the peak resident memory of the driver process and of its whole process
 tree (Ray's daemons and workers included), the status file's size and the experiment directory's.
+`hpo run` runs with everything a campaign promises on: progress lines, the status file, its
+Prometheus endpoint (scraped every 15 s, as Prometheus would) and TensorBoard's HParams. The
+concurrent trials' actors start together on both sides (see workloads.start_together).
 
-    python benchmarks/scale.py                   # 10,000 trials, 2 pairs (about 50 min on 2 cores)
+    python benchmarks/scale.py                   # 10,000 trials, 2 pairs (about 20 min on 2 cores)
     python benchmarks/scale.py --trials 2000     # a shorter look
     python benchmarks/scale.py --trials 2000 --knobs token,callback   # where the difference goes
 
@@ -20,12 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 import yaml
@@ -34,16 +40,29 @@ from hpo_cli import HERE, bench_env
 from overhead import campaign
 
 SAMPLE_S = 0.5
+SCRAPE_S = 15.0  # Prometheus' usual scrape interval
 
 
-def measured(cmd: list[str], cwd: Path, actors: int) -> dict[str, float]:
-    """Wall seconds and peak RSS (MB) of ``cmd``'s own process and of its process tree."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def measured(cmd: list[str], cwd: Path, actors: int, scrape: str | None = None) -> dict[str, Any]:
+    """Wall seconds and peak RSS (MB) of ``cmd``'s own process and of its process tree; with
+    ``scrape``, how many of the scrapes of that metrics URL (one a sample) answered."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=bench_env(cwd, actors),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
     peak_driver = peak_tree = 0.0
+    scrapes, last_scrape = {"tried": 0, "answered": 0}, time.perf_counter()
     while proc.poll() is None:
+        if scrape and time.perf_counter() - last_scrape >= SCRAPE_S:
+            last_scrape = time.perf_counter()
+            scrapes["tried"] += 1
+            scrapes["answered"] += scraped(scrape)
         try:
             tree = [root, *root.children(recursive=True)]
             rss = [p.memory_info().rss for p in tree if p.is_running()]
@@ -56,7 +75,16 @@ def measured(cmd: list[str], cwd: Path, actors: int) -> dict[str, float]:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr.read()[-3000:]}")
     return {"wall_s": round(wall, 2), "driver_peak_mb": round(peak_driver, 1),
-            "tree_peak_mb": round(peak_tree, 1)}
+            "tree_peak_mb": round(peak_tree, 1), **({"metrics_scrapes": scrapes} if scrape else {})}
+
+
+def scraped(url: str) -> bool:
+    """Whether the driver's metrics endpoint answered with the campaign's metrics."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return b"hpo_driver_trial_results" in response.read()
+    except OSError:  # not listening yet (Ray is starting), or already closed
+        return False
 
 
 def dir_mb(path: Path) -> float:
@@ -68,9 +96,13 @@ def one_pair(i: int, trials: int, max_t: int, concurrency: int, work: Path) -> d
     manifest = work / f"scale-{i}.yaml"
     manifest.write_text(yaml.safe_dump(doc))
     status_file = work / f"scale-{i}.status.json"
-    ours = measured([sys.executable, "-m", "hpo_operator", "run", str(manifest), "--quiet",
-                     "--storage", str(work / "runs"), "--status-file", str(status_file)],
-                    work, concurrency)
+    # Everything a campaign promises on: progress lines, the status file, Prometheus metrics
+    # (scraped below), TensorBoard's HParams (Tune's default loggers, as on the plain side).
+    metrics_port = free_port()
+    cmd = [sys.executable, "-m", "hpo_operator", "run", str(manifest), "--storage",
+           str(work / "runs"), "--status-file", str(status_file), "--metrics-port",
+           str(metrics_port)]
+    ours = measured(cmd, work, concurrency, scrape=f"http://127.0.0.1:{metrics_port}/metrics")
     status = json.loads(status_file.read_text())
     if status["phase"] != "Succeeded" or status["trials"]["total"] != trials:
         raise SystemExit(f"hpo run did not finish its {trials} trials: {status.get('message')}")
