@@ -9,6 +9,7 @@ limit (tests/operator/test_status_size.py).
 from __future__ import annotations
 
 import enum
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,16 +39,14 @@ class Phase(str, enum.Enum):
 
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.VALIDATION_FAILED})
 
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime(ISO_FORMAT)
-
 
 def iso_time(seconds: float) -> str:
     """``seconds`` since the epoch as the status shows times."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime(ISO_FORMAT)
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    return iso_time(time.time())
 
 
 class _Model(BaseModel):
