@@ -56,7 +56,9 @@ def build_tuner(campaign: Campaign, trainable: Any, exp_dir: Path) -> Any:
     from ray import tune
 
     from .. import searchers  # noqa: F401  (fills the registry make_searcher looks in)
+    from .usage_tags import count_without_imports
 
+    count_without_imports()  # Ray's usage tag would import wandb and mlflow (see .usage_tags)
     spec = campaign.spec
     wrapped = tune.with_resources(trainable, trial_resources(campaign))
     space = param_space(spec)
