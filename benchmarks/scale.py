@@ -2,10 +2,11 @@
 
 The same campaign as the overhead benchmark (the `workloads:Trivial` trainable, ASHA with maxT 9,
 2 concurrent trials), run alternately through `hpo run` and through `plain_tune.py`, in pairs.
-Reported: each pair's wall-time ratio and their median (the figure to quote: run times on a
-shared machine come in two modes, and a ratio within one pair sees the same mode on both sides),
-the extra cost per trial, the peak resident memory of the driver process and of its whole process
-tree (Ray's daemons and workers included), the status file's size and the experiment directory's.
+Reported: each pair's wall-time ratio and their median (the figure to quote: a ratio within one
+pair sees the machine in one state on both sides), their geometric mean with a 95 % bootstrap
+interval over pairs, the extra cost per trial, the peak resident memory of the driver process and
+of its whole process tree (Ray's daemons and workers included), the status file's size and the
+experiment directory's.
 `hpo run` runs with everything a campaign promises on: progress lines, the status file, its
 Prometheus endpoint (scraped every 15 s, as Prometheus would) and TensorBoard's HParams. The
 concurrent trials' actors start together on both sides (see workloads.start_together).
@@ -38,6 +39,7 @@ import yaml
 
 from hpo_cli import HERE, bench_env
 from overhead import campaign
+from tts_summary import bootstrap_interval
 
 SAMPLE_S = 0.5
 SCRAPE_S = 15.0  # Prometheus' usual scrape interval
@@ -156,15 +158,21 @@ def main() -> None:
             pairs.append(one_pair(i, args.trials, max_t, concurrency, Path(tmp)))
             print(json.dumps(pairs[-1]), flush=True)
     ratios = [p["ratio"] for p in pairs]
+    # Pairs resampled whole (a fixed RNG seed: the same pairs always give the same interval).
+    interval = bootstrap_interval(ratios)
     results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                "trials": args.trials, "max_t": max_t, "concurrency": concurrency,
                "pairs": pairs, "median_pairwise_ratio": statistics.median(ratios),
+               "geometric_mean_ratio": round(statistics.geometric_mean(ratios), 4),
+               "geometric_mean_interval_95": interval and [round(x, 4) for x in interval],
                "median_extra_ms_per_trial": statistics.median(p["extra_ms_per_trial"]
                                                               for p in pairs)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"{args.trials} trials, {args.pairs} pairs: hpo run / plain Ray Tune, median of pairwise "
           f"ratios {results['median_pairwise_ratio']:.3f} ({', '.join(map(str, ratios))}); "
+          f"geometric mean {results['geometric_mean_ratio']:.3f}, 95 % bootstrap interval "
+          f"{results['geometric_mean_interval_95']}; "
           f"{results['median_extra_ms_per_trial']:+.2f} ms per trial; written to {args.output}")
 
 
