@@ -22,6 +22,7 @@ from ray.tune.schedulers import (
 from ray.tune.schedulers.hyperband import _Bracket
 
 from . import early_stops
+from .next_trial import SkipsEndedTrials
 
 
 class _NotesStops:
@@ -37,16 +38,18 @@ class _NotesStops:
         return False
 
 
-class StopRecordingASHA(_NotesStops, AsyncHyperBandScheduler):
-    """Ray Tune's AsyncHyperBandScheduler (ASHA), noting its early stops."""
+class StopRecordingASHA(_NotesStops, SkipsEndedTrials, AsyncHyperBandScheduler):
+    """Ray Tune's AsyncHyperBandScheduler (ASHA), noting its early stops (and choosing the next
+    trial as it does, in constant time: see .next_trial)."""
 
     def _at_limit(self, result: dict) -> bool:
         # Ray's own first test: a trial at maxT stops whatever its rung says.
         return self._stop_last_trials and result.get(self._time_attr, 0) >= self._max_t
 
 
-class StopRecordingMedian(_NotesStops, MedianStoppingRule):
-    """Ray Tune's MedianStoppingRule, noting its early stops (hardStop: false pauses instead)."""
+class StopRecordingMedian(_NotesStops, SkipsEndedTrials, MedianStoppingRule):
+    """Ray Tune's MedianStoppingRule, noting its early stops (hardStop: false pauses instead;
+    the next trial chosen as in .next_trial)."""
 
 
 class _HalvingBracket(_Bracket):

@@ -86,9 +86,9 @@ def make_scheduler(spec: CampaignSpec) -> Any:
 
         return LineagePB2(**kwargs, hyperparam_bounds=pb2_bounds(spec), seed=population_seed(spec))
     if s.type == "fifo":
-        from ray.tune.schedulers import FIFOScheduler
+        from .next_trial import ConstantTimeFIFO
 
-        return FIFOScheduler()
+        return ConstantTimeFIFO()
     from .stop_recording import SCHEDULERS
 
     return SCHEDULERS[s.type](**kwargs)
