@@ -3,11 +3,11 @@
 ``FIFOScheduler.choose_trial_to_run`` (which ASHA and median stopping inherit) returns the first
 PENDING trial of the controller's trial list, else the first PAUSED one, and scans the whole list
 for it at every step. Ended trials pile up at the front, so a campaign of n trials reads trial
-states n²/2 times: at 10,000 trials that scan was a fifth of the driver's time. A TERMINATED trial
-never runs again in a run, and Tune changes its list only by appending trials and by moving an
-errored, retried trial (never a TERMINATED one) to the end. So the TERMINATED trials at the front
-only grow in number, and the scan starts after them: the same choice, in time that does not grow
-with the campaign. Imports Ray: imported only when such a scheduler is built.
+states n²/2 times: 6-9 s of a 3,000-trial run of cheap trials already, growing with the square.
+A TERMINATED trial never runs again in a run, and Tune changes its list only by appending trials
+and by moving an errored, retried trial (never a TERMINATED one) to the end. So the TERMINATED
+trials at the front only grow in number, and the scan starts after them: the same choice, in time
+that does not grow with the campaign. Imports Ray: imported only when such a scheduler is built.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 ``Tuner.fit()`` tags which callbacks a run passes (Ray's usage statistics) whenever it passes any.
 To count them by class name, Ray 2.60's ``ray.air._internal.usage._count_callbacks`` imports the
-W&B, MLflow, Comet and Aim integrations, and with them ``wandb`` and ``mlflow``: 1.5 s of every
-campaign's start on a 2-core machine, and some 90,000 objects that every later full garbage
-collection scans again, in a driver that tracks neither. A callback of one of those classes has
-its module imported already, so the class names suffice: :func:`count_callbacks` gives Ray's
-counts (``tests/core/test_usage_tags.py`` compares them) and imports nothing.
+W&B, MLflow, Comet and Aim integrations, and with them ``wandb`` and ``mlflow``: about 2 s of
+every campaign's start on a 2-core machine, some 50 MB and 90,000 objects that every later full
+garbage collection scans again, in a driver that tracks neither. A callback of one of those
+classes has its module imported already, so the class names suffice: :func:`count_callbacks`
+gives Ray's counts (``tests/core/test_usage_tags.py`` compares them) and imports nothing.
 Imports Ray: the driver imports this module only once a run starts.
 """
 
