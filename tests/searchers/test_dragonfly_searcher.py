@@ -55,14 +55,46 @@ def test_four_pending_trials_before_any_result() -> None:
 
 def test_errors_and_missing_metrics_clear_pending_without_telling() -> None:
     s = searcher()
-    for trial_id in ("err", "none", "nan", "other"):
+    for trial_id in ("err", "none", "other"):
         s.suggest(trial_id)
     s.on_trial_complete("err", {"loss": 1.0}, error=True)
     s.on_trial_complete("none", None)
-    s.on_trial_complete("nan", {"loss": float("nan")})
     s.on_trial_complete("other", {"accuracy": 1.0})
     s.on_trial_complete("never-suggested", {"loss": 1.0})
     assert not s._pending and not s._observations
+
+
+@pytest.mark.parametrize("mode, sign", [("min", -1.0), ("max", 1.0)])
+def test_diverged_results_are_told_as_the_worst_value_so_far(mode: str, sign: float) -> None:
+    s = searcher(mode=mode)
+    ids = ["sentinel", "nan", "good", "bad", "later"]
+    for trial_id in ids:
+        s.suggest(trial_id)
+    raws = dict(s._pending)
+    # Before any finite result there is no worst value: diverged trials wait for one.
+    s.on_trial_complete("sentinel", {"loss": 1.0e6, "diverged": True})
+    s.on_trial_complete("nan", {"loss": float("nan")})
+    assert not s._observations and set(s._pending) == {"good", "bad", "later"}
+    s.on_trial_complete("good", {"loss": 0.5})
+    rewards = [reward for _, reward in s._observations]
+    assert rewards == [sign * 0.5] * 3  # the held two told with the only value there is
+    s.on_trial_complete("bad", {"loss": 0.9 if mode == "min" else 0.1})
+    s.on_trial_complete("later", {"loss": float("inf")})
+    worst = sign * (0.9 if mode == "min" else 0.1)
+    assert s._observations[-1] == (raws["later"], worst)
+    assert all(abs(reward) < 1 for _, reward in s._observations)  # the sentinel never told
+    restored = pickle.loads(pickle.dumps(s))
+    assert restored._observations == s._observations and not restored._diverged_held
+
+
+def test_held_diverged_trials_survive_a_restore() -> None:
+    s = searcher()
+    s.suggest("diverged")
+    s.suggest("finite")
+    s.on_trial_complete("diverged", {"loss": 1.0e6, "diverged": True})
+    restored = pickle.loads(pickle.dumps(s))
+    restored.on_trial_complete("finite", {"loss": 0.25})
+    assert [reward for _, reward in restored._observations] == [-0.25, -0.25]
 
 
 @pytest.mark.parametrize("mode, sign", [("min", -1.0), ("max", 1.0)])

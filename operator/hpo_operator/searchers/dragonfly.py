@@ -10,12 +10,18 @@ optimisation loop does but ask/tell mode leaves out:
   from piling onto one spot.
 * **Refits.** Ask/tell mode fits the GP hyperparameters once, on the initial random points.
   Like Dragonfly's loop, we refit them every ``build_new_model_every`` (17) results.
+* **Diverged trials.** A result marked ``diverged`` (the CGCNN trainer's, which carries a
+  finite sentinel of 1e6) or whose metric is not finite is told as the worst value observed so
+  far, and held until there is one. Told as it is, one sentinel among errors of a few tenths
+  stretches the GP's scale by six orders of magnitude: the posterior sampling of its
+  hyperparameters then took 370 s for one suggestion on the guide's space instead of 8 s, and
+  the search learns nothing from the others. Told as the worst, the region is avoided.
 * **Seeding without side effects.** Dragonfly draws from numpy's global RNG. Each call into it
   runs on this searcher's own RNG state, swapped in and out, so a seed makes runs reproducible
   and other users of ``np.random`` are undisturbed.
 
 State for ``save``/``restore`` (and pickling, which Tuner.restore relies on) is plain data: the
-observations, the pending trials and the RNG state. Dragonfly's optimiser holds lambdas and is
+observations, the pending and the held diverged trials and the RNG state. Dragonfly's optimiser holds lambdas and is
 rebuilt from that data on first use, by telling it the observations again.
 """
 
@@ -93,6 +99,7 @@ class DragonflySearcher(Searcher):
         self._streams = PrivateRandomStreams(seed)
         self._observations: list[tuple[list[Any], float]] = []
         self._pending: dict[str, list[Any]] = {}
+        self._diverged_held: list[list[Any]] = []  # told once a finite result gives them a value
         self._init_served = 0
         self._fitted_at = 0
         self._opt: Any = None
@@ -138,15 +145,17 @@ class DragonflySearcher(Searcher):
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        """Tells Dragonfly the trial's final metric. Errored trials, and results without a
-        finite metric, are dropped from the pending set without being told."""
+        """Tells Dragonfly the trial's final metric; a diverged one as the worst value so far.
+        Errored trials, and results without the metric, leave the pending set untold: an error
+        may be the node's, not the configuration's."""
         raw = self._pending.pop(trial_id, None)
-        if raw is None or error or not result:
+        if raw is None or error or not result or result.get(self._metric) is None:
             return
-        value = result.get(self._metric)
-        if value is None or not math.isfinite(float(value)):
-            return
-        self._tell(raw, float(value))
+        value = float(result[self._metric])
+        if result.get("diverged") or not math.isfinite(value):
+            self._tell_diverged(raw)
+        else:
+            self._tell(raw, value)
 
     def add_evaluated_point(
         self, parameters: dict[str, Any], value: float, error: bool = False,
@@ -169,12 +178,24 @@ class DragonflySearcher(Searcher):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._diverged_held = state.get("_diverged_held", [])  # absent from older saves
         self._opt = None
 
     # --- Dragonfly ----------------------------------------------------------------------
 
     def _tell(self, raw: list[Any], value: float) -> None:
-        reward = value if self._mode == "max" else -value  # Dragonfly maximises
+        self._tell_reward(raw, value if self._mode == "max" else -value)  # Dragonfly maximises
+        held, self._diverged_held = self._diverged_held, []
+        for point in held:
+            self._tell_diverged(point)
+
+    def _tell_diverged(self, raw: list[Any]) -> None:
+        if not self._observations:
+            self._diverged_held.append(raw)
+        else:
+            self._tell_reward(raw, min(reward for _, reward in self._observations))
+
+    def _tell_reward(self, raw: list[Any], reward: float) -> None:
         self._observations.append((raw, reward))
         if self._opt is not None:  # otherwise the observation is replayed when it is built
             with self._streams.active():
