@@ -21,8 +21,8 @@ optimisation loop does but ask/tell mode leaves out:
   and other users of ``np.random`` are undisturbed.
 
 State for ``save``/``restore`` (and pickling, which Tuner.restore relies on) is plain data: the
-observations, the pending and the held diverged trials and the RNG state. Dragonfly's optimiser holds lambdas and is
-rebuilt from that data on first use, by telling it the observations again.
+observations, the pending and the held diverged trials and the RNG state. Dragonfly's optimiser
+holds lambdas and is rebuilt from that data on first use, by telling it the observations again.
 """
 
 from __future__ import annotations
