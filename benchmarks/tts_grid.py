@@ -78,8 +78,8 @@ def summarise_grid(results: Cells, tolerance: float, top_k: int = TOP_K) -> list
     rows = []
     for (space, max_t), runs in sorted(results.items()):
         budget_s = max(h.duration for hs in runs.values() for h in hs)
-        table = summarise(runs, tolerance, budget_s, top_k)["strategies"]
-        asha, rs = table["ASHA/RS"], table["RS"]
+        summary = summarise(runs, tolerance, budget_s, top_k)
+        asha, rs = summary["strategies"]["ASHA/RS"], summary["strategies"]["RS"]
         rows.append({
             "space": space, "max_t": max_t, "budget_s": round(budget_s),
             "seeds": len(asha["time_to_solution_s"]),
@@ -91,6 +91,7 @@ def summarise_grid(results: Cells, tolerance: float, top_k: int = TOP_K) -> list
                                    "ASHA/RS": asha["time_to_solution_s"]},
             "trials_ratio_vs_rs": asha["trials_ratio_vs_rs"],
             "top_k_complete": rs["top_k_complete"] and asha["top_k_complete"],
+            "top_k_per_seed": summary["top_k_per_seed"],
         })
     return rows
 

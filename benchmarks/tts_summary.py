@@ -18,6 +18,7 @@ from hpo_operator.campaign.analysis import (  # noqa: E402
     CampaignHistory,
     final_top_k_mean,
     reference_level,
+    shared_top_k,
     time_to_solution,
 )
 
@@ -61,7 +62,9 @@ def claim(interval: tuple[float, float] | None) -> str:
 def summarise(runs: dict[str, list[CampaignHistory]], tolerance: float, budget_s: float,
               top_k: int = TOP_K) -> dict:
     """The guide's time to solution, seed by seed: when a campaign's top-k mean first comes within
-    ``tolerance`` of the lowest top-k mean any compared strategy reached with that seed.
+    ``tolerance`` of the lowest top-k mean any compared strategy reached with that seed. Within a
+    seed every strategy is measured by the same k: ``top_k``, or the fewest trials with results
+    any compared strategy had (``top_k_per_seed``).
 
     Per seed, because the same seed gives RS, ASHA/RS and AHB/RS the same configurations in the
     same order: the schedulers differ only in what they stop, so the pairing removes the luck of
@@ -69,17 +72,19 @@ def summarise(runs: dict[str, list[CampaignHistory]], tolerance: float, budget_s
     a bound, marked with its direction. Each ratio has a paired bootstrap interval over seeds.
     """
     seeds = min(len(hs) for hs in runs.values())
-    references = []
+    references, ks = [], []
     for seed in range(seeds):
         compared = [hs[seed] for name, hs in runs.items() if name not in NOT_IN_REFERENCE]
-        references.append(reference_level(compared, top_k))
-    tts = {name: [time_to_solution(hs[seed], references[seed], tolerance, top_k)
+        ks.append(shared_top_k(compared, top_k))  # fewer when a campaign had fewer trials
+        references.append(reference_level(compared, ks[-1]))
+    tts = {name: [time_to_solution(hs[seed], references[seed], tolerance, ks[seed])
                   for seed in range(seeds)] for name, hs in runs.items()}
     table = {name: _row(histories[:seeds], tts[name], tts["RS"], budget_s, top_k, name == "RS")
              for name, histories in runs.items()}
     for row in table.values():
         row["trials_ratio_vs_rs"] = row["trials_run"] / table["RS"]["trials_run"]
-    return {"reference_top_k_mean_per_seed": references, "top_k": top_k, "tolerance": tolerance,
+    return {"reference_top_k_mean_per_seed": references, "top_k": top_k,
+            "top_k_per_seed": ks, "tolerance": tolerance,
             "bootstrap": {"resamples": RESAMPLES, "level": LEVEL, "rng_seed": BOOTSTRAP_SEED,
                           "paired_over": "seeds"},
             "strategies": table}

@@ -17,6 +17,7 @@ from hpo_operator.campaign.analysis import (
     final_top_k_mean,
     load_history,
     reference_level,
+    shared_top_k,
     time_to_solution,
     top_k_curve,
 )
@@ -164,9 +165,29 @@ def test_report_notes_campaigns_that_are_not_comparable(tmp_path):
     assert (tmp_path / "fig.svg").read_text().lstrip().startswith("<?xml")
     lines = {ln.split()[0]: ln for ln in result.stdout.splitlines() if ln.strip()}
     assert "note" in lines["campaign"] and "top-3 mean" in lines["campaign"]
-    # Three trials, finished: nothing to note. The two-trial mean (0.55) is lower, but a mean
-    # of fewer trials does not set the level: the complete 1.2 does, which "full" reached.
-    assert "1.2000" in lines["full"] and lines["full"].endswith(" 3 s")
-    assert "0.5500 (n=2)" in lines["few"]
+    # "few" had two trials, so both are measured by their top 2: few's 0.55 (at 2 s) against
+    # full's 1.15, which never gets there. Three trials, finished: nothing to note for "full".
+    assert "1.2000" in lines["full"] and lines["full"].endswith("not reached")
+    assert "0.5500 (n=2)" in lines["few"] and " 2 s " in lines["few"]
     assert lines["few"].endswith("unfinished (Running); 2 trials < top 3: mean of 2")
-    assert "any campaign with 3 trials reached" in result.stdout
+    assert "top 2, not 3: a campaign had only 2 trials with results" in result.stdout
+
+
+def test_campaigns_with_fewer_trials_than_top_k_are_all_measured_by_the_same_k():
+    # "three" has the better top 2 by t=2; "two" ran one trial fewer and has its top 2 at t=3.
+    three = history([(1, 1.0)], [(2, 1.0)], [(10, 5.0)])
+    two = history([(1, 1.0)], [(3, 1.0)])
+    none = history()
+    assert shared_top_k([three, two, none], top_k=6) == 2  # no results: left out, never there
+    assert shared_top_k([three], top_k=2) == 2
+    with pytest.raises(ValueError, match="no campaign has results"):
+        shared_top_k([none])
+    k = shared_top_k([three, two])
+    reference = reference_level([three, two], k)
+    assert reference == 1.0
+    assert time_to_solution(three, reference, 0.05, k) == pytest.approx(2.0, abs=0.05)
+    assert time_to_solution(two, reference, 0.05, k) == pytest.approx(3.0, abs=0.05)
+    # Each by its own count, "three" would need its third trial (a top-3 mean of 2.33) and
+    # never get there, while "two" would: running fewer trials would win.
+    assert time_to_solution(three, 1.0, 0.05, top_k=6) is None
+    assert time_to_solution(two, 1.0, 0.05, top_k=6) == pytest.approx(3.0, abs=0.05)

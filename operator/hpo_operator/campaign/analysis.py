@@ -10,7 +10,9 @@ says so: :class:`TopKCurve` carries ``n``, the trials averaged at each time, and
 :class:`TopKMean` its ``n`` and ``complete``. Such a mean is an easier one (the best two of two
 trials, not of six), so it never sets the reference while any campaign has a complete one, and a
 campaign reaches the reference only once its mean covers ``top_k`` trials, or all of its trials
-when it never had ``top_k``: one early lucky trial is not a top-k mean.
+when it never had ``top_k``: one early lucky trial is not a top-k mean. Campaigns compared with
+each other are measured by one k (:func:`shared_top_k`): ``top_k``, or fewer when one of them
+never had that many trials, so that none gets there sooner for having run fewer.
 
 Results marked ``diverged`` (the CGCNN trainer's, with its finite sentinel value) are not
 measurements of the metric and are left out, as are missing and non-finite values.
@@ -201,6 +203,20 @@ def final_top_k_mean(history: CampaignHistory, top_k: int = 6) -> TopKMean | Non
     if curve.n[0] == 0:
         return None
     return TopKMean(float(curve.mean[0]), int(curve.n[0]), top_k)
+
+
+def shared_top_k(histories: list[CampaignHistory], top_k: int = 6) -> int:
+    """The k that campaigns compared with each other are all measured by: ``top_k``, or the
+    fewest trials with results any of them had, when one had fewer.
+
+    A mean of fewer trials is another, easier statistic, and a campaign that never had ``top_k``
+    trials counts only once its mean covers all of them: measured each by its own count, one
+    that ran fewer trials would get there sooner for having run them. Campaigns without results
+    are left out; they never get there."""
+    counts = [len(h.trials) for h in histories if h.trials]
+    if not counts:
+        raise ValueError("no campaign has results to compare")
+    return min(top_k, *counts)
 
 
 def reference_level(histories: list[CampaignHistory], top_k: int = 6) -> float:
