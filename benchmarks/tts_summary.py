@@ -17,8 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 from hpo_operator.campaign.analysis import (  # noqa: E402
     CampaignHistory,
     final_top_k_mean,
-    reference_level,
-    shared_top_k,
+    shared_reference,
     time_to_solution,
 )
 
@@ -75,8 +74,9 @@ def summarise(runs: dict[str, list[CampaignHistory]], tolerance: float, budget_s
     references, ks = [], []
     for seed in range(seeds):
         compared = [hs[seed] for name, hs in runs.items() if name not in NOT_IN_REFERENCE]
-        ks.append(shared_top_k(compared, top_k))  # fewer when a campaign had fewer trials
-        references.append(reference_level(compared, ks[-1]))
+        k, reference = shared_reference(compared, top_k)  # k: fewer when a campaign had fewer
+        ks.append(k)
+        references.append(reference)
     tts = {name: [time_to_solution(hs[seed], references[seed], tolerance, ks[seed])
                   for seed in range(seeds)] for name, hs in runs.items()}
     table = {name: _row(histories[:seeds], tts[name], tts["RS"], budget_s, top_k, name == "RS")

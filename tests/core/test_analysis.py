@@ -17,6 +17,7 @@ from hpo_operator.campaign.analysis import (
     final_top_k_mean,
     load_history,
     reference_level,
+    shared_reference,
     shared_top_k,
     time_to_solution,
     top_k_curve,
@@ -182,9 +183,8 @@ def test_campaigns_with_fewer_trials_than_top_k_are_all_measured_by_the_same_k()
     assert shared_top_k([three], top_k=2) == 2
     with pytest.raises(ValueError, match="no campaign has results"):
         shared_top_k([none])
-    k = shared_top_k([three, two])
-    reference = reference_level([three, two], k)
-    assert reference == 1.0
+    k, reference = shared_reference([three, two])
+    assert (k, reference) == (2, 1.0) and reference_level([three, two], k) == reference
     assert time_to_solution(three, reference, 0.05, k) == pytest.approx(2.0, abs=0.05)
     assert time_to_solution(two, reference, 0.05, k) == pytest.approx(3.0, abs=0.05)
     # Each by its own count, "three" would need its third trial (a top-3 mean of 2.33) and

@@ -219,6 +219,13 @@ def shared_top_k(histories: list[CampaignHistory], top_k: int = 6) -> int:
     return min(top_k, *counts)
 
 
+def shared_reference(histories: list[CampaignHistory], top_k: int = 6) -> tuple[int, float]:
+    """What campaigns compared with each other are timed against: the k they are all measured
+    by (:func:`shared_top_k`) and the lowest top-k mean any of them reached with it."""
+    k = shared_top_k(histories, top_k)
+    return k, reference_level(histories, k)
+
+
 def reference_level(histories: list[CampaignHistory], top_k: int = 6) -> float:
     """The best top-k mean any of the campaigns reached by its end; only complete means count
     while any campaign has one (a mean of fewer trials is an easier target)."""

@@ -32,8 +32,7 @@ def report(args: argparse.Namespace) -> int:
         final_top_k_mean,
         load_history,
         plot,
-        reference_level,
-        shared_top_k,
+        shared_reference,
         time_to_solution,
     )
 
@@ -56,8 +55,7 @@ def report(args: argparse.Namespace) -> int:
         print(f"hpo report: no results to plot in {', '.join(empty)}", file=sys.stderr)
         return 2
     k = args.top_k
-    measured_by = shared_top_k(histories, k)  # fewer when a campaign had fewer trials
-    reference = reference_level(histories, measured_by)
+    measured_by, reference = shared_reference(histories, k)  # fewer when a campaign had fewer
     print(f"{'campaign':<24}{'trials':>8}{'best ' + histories[0].metric:>16}"
           f"{f'top-{k} mean':>18}{'time to solution':>20}  note")
     finals = [final_top_k_mean(h, k) for h in histories]
